@@ -1,0 +1,644 @@
+"""Tensor: an array on a device plus what autograd needs to differentiate through it, and the factories.
+
+A Tensor holds
+    data           a numpy (device "cpu") or cupy (device "cuda") array
+    requires_grad  whether gradients should flow to it
+    grad           after backward, dL/d(this tensor) as a Tensor (leaves only)
+    grad_fn        the graph node (a Context) of the op that made it; None for a leaf
+    output_nr      which output of that op it is
+    _version       a one-element list counting in-place changes; shared with views and detached copies
+
+The math lives in ``ops.py``: each method here is a one-line call to the function of the same name there, so a
+reader looking for how ``x.exp()`` is differentiated goes to ``ops.Exp``.
+"""
+
+from . import backend
+
+
+class Tensor:
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "output_nr", "_version", "__weakref__")
+
+    # Make numpy hand `numpy_scalar * tensor` to Tensor.__rmul__ instead of treating the tensor as an array.
+    __array_ufunc__ = None
+
+    def __init__(self, data, dtype=None, device=None, requires_grad=False):
+        """Tensor(data) is the same as tg.tensor(data): see that function for the dtype rules."""
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = backend.to_array(data, dtype, device)
+        self.grad = None
+        self.grad_fn = None
+        self.output_nr = 0
+        self._version = [0]
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @staticmethod
+    def _make(data, requires_grad, grad_fn, output_nr, version_box):
+        """Wrap an array without checks or copies (what ops use). ``version_box`` None starts a new counter."""
+        tensor = Tensor.__new__(Tensor)
+        tensor.data = data
+        tensor._requires_grad = requires_grad
+        tensor.grad = None
+        tensor.grad_fn = grad_fn
+        tensor.output_nr = output_nr
+        tensor._version = [0] if version_box is None else version_box
+        return tensor
+
+    # ------------------------------------------------------------------------------------------------------
+    # attributes
+    # ------------------------------------------------------------------------------------------------------
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value and not backend.is_floating(self.data.dtype):
+            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, this one is "
+                            f"{self.data.dtype}; convert it with .float() or .double() first")
+        if not value and self.grad_fn is not None:
+            raise RuntimeError("requires_grad: you can only change requires_grad of a leaf tensor; use .detach() "
+                               "to get a tensor that does not require grad")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad in place and return self (for leaves)."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        """Number of elements, as NumPy's ``size`` (PyTorch's ``numel()``)."""
+        return self.data.size
+
+    def numel(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self):
+        """True for tensors not made by a recorded op (created by the user, or not requiring grad)."""
+        return self.grad_fn is None
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed (the transpose for 2-D)."""
+        return ops.transpose(self)
+
+    @property
+    def mT(self):
+        """The last two axes swapped (a batch of matrices transposed)."""
+        return ops.swapaxes(self, -1, -2)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
+
+    def __hash__(self):
+        return id(self)
+
+    # ------------------------------------------------------------------------------------------------------
+    # host transfer, conversion, graph surgery
+    # ------------------------------------------------------------------------------------------------------
+
+    def numpy(self):
+        """The values as a numpy array on the host: a read-only view on the CPU, a copy from the GPU."""
+        if self.device.type == "cpu":
+            return backend.read_only_view(self.data)
+        return backend.to_host(self.data)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number (a host transfer: it waits for the GPU)."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a Python number, this one has "
+                             f"shape {tuple(self.shape)}")
+        return self.data.item()
+
+    def tolist(self):
+        return backend.to_host(self.data).tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                               f"use .any() or .all()")
+        return bool(self.item())
+
+    def to(self, target):
+        """A copy on another device ("cpu", "cuda") or of another dtype (tg.float64), differentiable.
+
+        Returns self when nothing changes, as PyTorch does.
+        """
+        if backend.is_device_spec(target):
+            return ops.to_device(self, target)
+        return ops.cast(self, target)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return ops.cast(self, backend.float32)
+
+    def double(self):
+        return ops.cast(self, backend.float64)
+
+    def long(self):
+        return ops.cast(self, backend.int64)
+
+    def bool(self):
+        return ops.cast(self, backend.bool_)
+
+    def detach(self):
+        """The same data, cut from the graph (shares memory and version counter with self)."""
+        return Tensor._make(self.data, False, None, 0, self._version)
+
+    def clone(self):
+        """A copy with its own memory, differentiable (gradient passes straight through)."""
+        return ops.clone(self)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad and add it to the leaf's ``.grad``.
+
+        gradient: dL/d(self), needed unless self has one element (then 1).
+        retain_graph: keep the graph for another backward (defaults to create_graph).
+        create_graph: record the backward pass so the gradients can be differentiated again.
+        """
+        autograd.run_backward([self], [gradient], retain_graph, create_graph)
+
+    def graph(self, name="output"):
+        """The graph that produced this tensor, as Graphviz DOT text (see tg.graph)."""
+        return autograd.graph(self, name)
+
+    def __repr__(self):
+        values = backend.format_array(self.data)
+        extras = [f"dtype={self.dtype}"]
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({values}, {', '.join(extras)})"
+
+    # ------------------------------------------------------------------------------------------------------
+    # in-place updates (for optimizers and initializers)
+    # ------------------------------------------------------------------------------------------------------
+
+    def _check_inplace(self, op_name):
+        if autograd.is_grad_enabled():
+            if self.grad_fn is not None:
+                raise RuntimeError(
+                    f"{op_name}: in-place changes to a tensor made by an op ({self.grad_fn!r}) are not supported "
+                    f"while autograd records; use the out-of-place op, or do it under tg.no_grad() on a "
+                    f"tensor you no longer differentiate through")
+            if self._requires_grad:
+                raise RuntimeError(
+                    f"{op_name}: a leaf tensor that requires grad cannot be changed in place while autograd "
+                    f"records (the change would not be differentiated); wrap the update in `with tg.no_grad():`")
+
+    def _inplace_operand(self, op_name, other):
+        """The raw array to combine with self in place, with the same dtype and a shape that fits self."""
+        if isinstance(other, Tensor):
+            if other.device != self.device:
+                raise ValueError(f"{op_name}: self is on {self.device} but the other tensor is on {other.device}")
+            if other.dtype != self.dtype and backend.is_floating(other.dtype):
+                raise TypeError(f"{op_name}: self is {self.dtype} but the other tensor is {other.dtype}; convert "
+                                f"it first (no silent dtype conversion)")
+            array = other.data
+            if array.ndim > self.ndim or any(o not in (1, s) for o, s in
+                                             zip(array.shape[::-1], self.shape[::-1])):
+                raise ValueError(f"{op_name}: a tensor of shape {tuple(array.shape)} cannot be broadcast into "
+                                 f"self's shape {tuple(self.shape)}")
+            return array
+        if backend.is_scalar(other):
+            return other
+        raise TypeError(f"{op_name}: expected a Tensor or a number, got {type(other).__name__}")
+
+    def _bump_version(self):
+        self._version[0] += 1
+        return self
+
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place."""
+        self._check_inplace("add_")
+        value = self._inplace_operand("add_", other)
+        xp = self.device.xp
+        if alpha != 1:
+            value = xp.multiply(value, alpha, dtype=self.dtype) if isinstance(other, Tensor) else value * alpha
+        xp.add(self.data, value, out=self.data, casting="unsafe")
+        return self._bump_version()
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other, in place."""
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other):
+        """self *= other, in place."""
+        self._check_inplace("mul_")
+        value = self._inplace_operand("mul_", other)
+        self.device.xp.multiply(self.data, value, out=self.data, casting="unsafe")
+        return self._bump_version()
+
+    def div_(self, other):
+        """self /= other, in place."""
+        self._check_inplace("div_")
+        value = self._inplace_operand("div_", other)
+        self.device.xp.divide(self.data, value, out=self.data, casting="unsafe")
+        return self._bump_version()
+
+    def fill_(self, value):
+        """Set every element to ``value``, in place."""
+        self._check_inplace("fill_")
+        self.data.fill(value)
+        return self._bump_version()
+
+    def zero_(self):
+        """Set every element to 0, in place."""
+        return self.fill_(0)
+
+    def copy_(self, source):
+        """Copy ``source``'s values into self, in place (broadcast to self's shape)."""
+        self._check_inplace("copy_")
+        value = self._inplace_operand("copy_", source)
+        self.data[...] = value
+        return self._bump_version()
+
+    # ------------------------------------------------------------------------------------------------------
+    # operators
+    # ------------------------------------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, other):
+        return ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __getitem__(self, key):
+        return ops.getitem(self, key)
+
+    # comparisons: bool tensors that carry no gradient
+    def __lt__(self, other):
+        return ops.less(self, other)
+
+    def __le__(self, other):
+        return ops.less_equal(self, other)
+
+    def __gt__(self, other):
+        return ops.greater(self, other)
+
+    def __ge__(self, other):
+        return ops.greater_equal(self, other)
+
+    def __eq__(self, other):
+        return ops.equal(self, other)
+
+    def __ne__(self, other):
+        return ops.not_equal(self, other)
+
+    def __invert__(self):
+        return ops.logical_not(self)
+
+    # ------------------------------------------------------------------------------------------------------
+    # methods that mirror the functions in ops.py
+    # ------------------------------------------------------------------------------------------------------
+
+    def add(self, other):
+        return ops.add(self, other)
+
+    def sub(self, other):
+        return ops.sub(self, other)
+
+    def mul(self, other):
+        return ops.mul(self, other)
+
+    def div(self, other):
+        return ops.div(self, other)
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
+    def neg(self):
+        return ops.neg(self)
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def log1p(self):
+        return ops.log1p(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        return ops.leaky_relu(self, negative_slope)
+
+    def softplus(self):
+        return ops.softplus(self)
+
+    def logsigmoid(self):
+        return ops.logsigmoid(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    def sum(self, axis=None, keepdims=False):
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.mean(self, axis, keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return ops.var(self, axis, ddof, keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return ops.std(self, axis, ddof, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return ops.min(self, axis, keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return ops.logsumexp(self, axis, keepdims)
+
+    def norm(self, axis=None, keepdims=False):
+        return ops.norm(self, axis, keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        return ops.argmax(self, axis, keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return ops.argmin(self, axis, keepdims)
+
+    def any(self, axis=None, keepdims=False):
+        return ops.any(self, axis, keepdims)
+
+    def all(self, axis=None, keepdims=False):
+        return ops.all(self, axis, keepdims)
+
+    def reshape(self, *shape):
+        return ops.reshape(self, _shape_arg(shape))
+
+    def view(self, *shape):
+        return ops.reshape(self, _shape_arg(shape))
+
+    def transpose(self, *axes):
+        return ops.transpose(self, _shape_arg(axes) if axes else None)
+
+    def permute(self, *axes):
+        return ops.permute(self, _shape_arg(axes))
+
+    def swapaxes(self, axis1, axis2):
+        return ops.swapaxes(self, axis1, axis2)
+
+    def expand(self, *shape):
+        return ops.expand(self, _shape_arg(shape))
+
+    def broadcast_to(self, shape):
+        return ops.broadcast_to(self, shape)
+
+    def squeeze(self, axis=None):
+        return ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis):
+        return ops.unsqueeze(self, axis)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+
+def _shape_arg(args):
+    """Accept both x.reshape(2, 3) and x.reshape((2, 3))."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# factories
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor from a number, a (nested) list, a numpy/cupy array or another tensor (its values are copied).
+
+    dtype: tg.float32 (the default for Python floats), tg.float64, tg.int64, tg.bool_, or their names. A numpy
+    float array keeps its dtype; Python ints become int64 and bools bool, as in PyTorch.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    array = backend.to_array(data, dtype, device)
+    if backend.is_array(data) and array is data:
+        array = array.copy()  # a new tensor never aliases the caller's array
+    result = Tensor._make(array, False, None, 0, None)
+    if requires_grad:
+        result.requires_grad = True
+    return result
+
+
+def _filled(fill, shape, dtype, device, requires_grad):
+    device = backend.as_device(device)
+    dtype = backend.as_dtype(dtype)
+    array = device.xp.full(_shape_arg(shape), fill, dtype=dtype)
+    return tensor_from_array(array, requires_grad)
+
+
+def tensor_from_array(array, requires_grad=False):
+    """Wrap a backend array without copying it (the caller must not change it behind tinygan's back)."""
+    result = Tensor._make(array, False, None, 0, None)
+    if requires_grad:
+        result.requires_grad = True
+    return result
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad=False):
+    """A tensor of zeros: tg.zeros(2, 3) or tg.zeros((2, 3))."""
+    return _filled(0, shape, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad=False):
+    """A tensor of ones: tg.ones(2, 3) or tg.ones((2, 3))."""
+    return _filled(1, shape, dtype, device, requires_grad)
+
+
+def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``shape`` filled with ``fill_value``."""
+    return _filled(fill_value, (shape,) if isinstance(shape, int) else shape, dtype, device, requires_grad)
+
+
+def zeros_like(other, dtype=None, device=None, requires_grad=False):
+    """Zeros with the shape (and, unless given, dtype and device) of ``other``."""
+    return _filled(0, other.shape, dtype or other.dtype, device or other.device, requires_grad)
+
+
+def ones_like(other, dtype=None, device=None, requires_grad=False):
+    """Ones with the shape (and, unless given, dtype and device) of ``other``."""
+    return _filled(1, other.shape, dtype or other.dtype, device or other.device, requires_grad)
+
+
+def full_like(other, fill_value, dtype=None, device=None, requires_grad=False):
+    return _filled(fill_value, other.shape, dtype or other.dtype, device or other.device, requires_grad)
+
+
+def _random(draw, shape, dtype, device, generator, requires_grad):
+    dtype = backend.as_dtype(dtype)
+    if not backend.is_floating(dtype):
+        raise TypeError(f"random floats need a float dtype, got {dtype}")
+    if generator is None:
+        generator = backend.default_generator(device)
+    elif device is not None and backend.as_device(device) != generator.device:
+        raise ValueError(f"the generator is on {generator.device} but device={device!r} was asked for; make the "
+                         f"generator on that device: tg.Generator(seed, device={str(device)!r})")
+    array = getattr(generator, draw)(_shape_arg(shape), dtype)
+    return tensor_from_array(array, requires_grad)
+
+
+def randn(*shape, dtype=None, device=None, generator=None, requires_grad=False):
+    """Standard normal draws N(0, 1): tg.randn(64, 2, generator=tg.Generator(seed=0))."""
+    return _random("normal", shape, dtype, device, generator, requires_grad)
+
+
+def rand(*shape, dtype=None, device=None, generator=None, requires_grad=False):
+    """Uniform draws on [0, 1)."""
+    return _random("uniform", shape, dtype, device, generator, requires_grad)
+
+
+def randint(low, high, shape, dtype=None, device=None, generator=None):
+    """Uniform integers in [low, high) (int64 unless dtype says otherwise)."""
+    if generator is None:
+        generator = backend.default_generator(device)
+    dtype = backend.int64 if dtype is None else backend.as_dtype(dtype)
+    return tensor_from_array(generator.integers(low, high, _shape_arg((shape,) if isinstance(shape, int)
+                                                                       else shape), dtype))
+
+
+def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Evenly spaced values in [start, stop), as numpy.arange: int64 for integer arguments, else float32."""
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None:
+        all_ints = all(isinstance(v, int) for v in (start, stop, step))
+        dtype = backend.int64 if all_ints else backend.get_default_dtype()
+    device = backend.as_device(device)
+    array = device.xp.arange(start, stop, step, dtype=backend.as_dtype(dtype))
+    return tensor_from_array(array, requires_grad)
+
+
+def linspace(start, stop, num, dtype=None, device=None, requires_grad=False):
+    """``num`` evenly spaced values from start to stop inclusive."""
+    device = backend.as_device(device)
+    array = device.xp.linspace(start, stop, num, dtype=backend.as_dtype(dtype))
+    return tensor_from_array(array, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The n x m identity matrix (m defaults to n)."""
+    device = backend.as_device(device)
+    return tensor_from_array(device.xp.eye(n, m, dtype=backend.as_dtype(dtype)), requires_grad)
+
+
+# ops and autograd build on Tensor, so they are imported after it is defined.
+from . import autograd, ops  # noqa: E402
