@@ -168,6 +168,15 @@ def as_device(spec):
 _default_device = None  # resolved on first use, from TINYGAN_DEVICE
 
 
+def cuda_available():
+    """True when CuPy is installed and sees a GPU (so device "cuda" can be used)."""
+    try:
+        as_device("cuda")
+    except RuntimeError:
+        return False
+    return True
+
+
 def is_device_spec(value):
     """True for a Device or a device name ("cpu", "cuda", "gpu"), as opposed to a dtype."""
     return isinstance(value, Device) or (isinstance(value, str) and value.strip().lower() in _DEVICE_ALIASES)
@@ -189,6 +198,11 @@ def set_default_device(device):
 def device_of(array):
     """The Device an array lives on."""
     return CPU if isinstance(array, numpy.ndarray) else CUDA
+
+
+def array_namespace(array):
+    """numpy or cupy, whichever ``array`` belongs to: what a Function's forward calls on its raw arrays."""
+    return numpy if isinstance(array, numpy.ndarray) else CUDA.xp
 
 
 # ---------------------------------------------------------------------------------------------------------------

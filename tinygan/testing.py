@@ -47,6 +47,14 @@ def _multi_index(flat_index, shape):
     return tuple(reversed(index))
 
 
+def _function_name(fn):
+    """A readable name for error messages: MyOp.apply for a Function, else the function's own name."""
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, type):
+        return f"{owner.__name__}.{fn.__name__}"
+    return getattr(fn, "__name__", "fn")
+
+
 def _fail(message, raise_exception):
     if raise_exception:
         raise GradcheckError(message)
@@ -100,7 +108,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, no
     the analytical and numerical values and the error (or returns False with raise_exception=False).
     """
     inputs = _as_tuple(inputs)
-    fn_name = getattr(fn, "__name__", "fn")
+    fn_name = _function_name(fn)
     diff_inputs = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     if not diff_inputs:
         raise ValueError("gradcheck: no input requires grad; create the inputs with requires_grad=True")
@@ -229,6 +237,6 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e
         grads = autograd_grad(outs, diff, list(these_grad_outputs), create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
-    first_derivative.__name__ = f"gradient of {getattr(fn, '__name__', 'fn')}"
+    first_derivative.__name__ = f"gradient of {_function_name(fn)}"
     return gradcheck(first_derivative, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
                      fast_mode=fast_mode, nondet_tol=nondet_tol, raise_exception=raise_exception)
