@@ -8,11 +8,14 @@
 3. A Hessian-vector product by differentiating a gradient (create_graph=True), checked by finite differences.
 4. A WGAN-GP style gradient penalty, the reason gradients of gradients matter for GANs.
 
-Everything is printed; the graph is written to OUT/mlp_graph.dot (render with `dot -Tpng`).
+Everything is printed; the graph is written to OUT/mlp_graph.dot, and to OUT/mlp_graph.png when Graphviz's
+`dot` is installed.
 """
 
 import argparse
 import os
+import shutil
+import subprocess
 
 import tinygan as tg
 
@@ -38,6 +41,9 @@ graph_path = os.path.join(args.out, "mlp_graph.dot")
 with open(graph_path, "w") as handle:
     handle.write(loss.graph(name="loss"))
 print("   the graph backward will walk is in", graph_path)
+if shutil.which("dot"):  # Graphviz is optional: render a picture when it is installed
+    subprocess.run(["dot", "-Tpng", graph_path, "-o", graph_path.replace(".dot", ".png")], check=True)
+    print("   rendered to", graph_path.replace(".dot", ".png"))
 
 loss.backward()
 print("   dL/dw2 =", w2.grad.numpy().ravel().round(4))

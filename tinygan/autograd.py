@@ -98,16 +98,18 @@ class Context:
         output_meta       (shape, dtype) of each output, to make zero gradients for unused outputs
     """
 
+    # Defaults live on the class so that making a Context (once per op call) only sets what differs.
+    next_edges = ()
+    input_shapes = ()
+    needs_input_grad = ()
+    output_meta = ()
+    _to_save = None
+    _saved = ()
+    _freed = False
+
     def __init__(self, function):
         self.function = function
-        self.next_edges = ()
-        self.input_shapes = ()
-        self.needs_input_grad = ()
-        self.output_meta = ()
         self._recording = False
-        self._to_save = None
-        self._saved = ()
-        self._freed = False
 
     # -- what forward and backward use ----------------------------------------------------------------------
 
@@ -146,8 +148,12 @@ class Context:
 
     # -- engine bookkeeping ---------------------------------------------------------------------------------
 
-    def _resolve_saved(self, args, out_arrays, out_tensors):
-        """After forward: turn each saved array into (kind, value, version box, version at save time)."""
+    def _resolve_saved(self, args, raw_outs, out_tensors):
+        """After forward: turn each saved array into (kind, value, version box, version at save time).
+
+        ``raw_outs`` are the objects forward returned, so an output is recognised by identity even when numpy
+        returned a scalar that apply then wrapped as a 0-d array (``out_tensors`` hold the wrapped arrays).
+        """
         saved = []
         for array in self._to_save:
             entry = None
@@ -158,13 +164,15 @@ class Context:
                     entry = ("input", arg, arg._version, arg._version[0])
                     break
             if entry is None:
-                for index, out in enumerate(out_arrays):
+                for index, out in enumerate(raw_outs):
                     if out is array:
-                        box = out_tensors[index]._version
-                        entry = ("output", (array, index), box, box[0])
+                        out_tensor = out_tensors[index]
+                        box = out_tensor._version
+                        entry = ("output", (out_tensor.data, index), box, box[0])
                         break
             if entry is None:
-                entry = ("constant", Tensor._make(array, False, None, 0, None), None, 0)
+                constant = array if is_array(array) else as_array(array)
+                entry = ("constant", Tensor._make(constant, False, None, 0, None), None, 0)
             saved.append(entry)
         self._saved = tuple(saved)
         self._to_save = None
@@ -223,64 +231,64 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        arrays = []
-        any_requires_grad = False
-        array_type = None
+        # Split the arguments: forward gets arrays where the caller passed tensors, other values as they are.
+        tensors, arrays = [], []
         for arg in args:
             if isinstance(arg, Tensor):
-                data = arg.data
-                if array_type is None:
-                    array_type = type(data)
-                elif type(data) is not array_type:
-                    _raise_device_mismatch(cls, args)
-                arrays.append(data)
-                if arg._requires_grad:
-                    any_requires_grad = True
+                tensors.append(arg)
+                arrays.append(arg.data)
             else:
                 arrays.append(arg)
-        record = any_requires_grad and _GradMode.enabled
+        for other in tensors[1:]:
+            if type(other.data) is not type(tensors[0].data):
+                _raise_device_mismatch(cls, tensors)
+        record = False
+        if _GradMode.enabled:
+            for tensor in tensors:
+                if tensor._requires_grad:
+                    record = True
+                    break
         ctx = Context(cls)
         ctx._recording = record
 
         result = cls.forward(ctx, *arrays)
 
-        single = not isinstance(result, tuple)
-        out_arrays = (result,) if single else result
-        if array_type is not None:
-            out_arrays = tuple(_ensure_array(out) for out in out_arrays)
+        # numpy returns scalars, not 0-d arrays, from some ops on 0-d input; a Tensor always holds an array.
+        raw_outs = result if type(result) is tuple else (result,)
+        out_arrays = tuple([out if is_array(out) else as_array(out) for out in raw_outs])
         if not record:
-            outs = tuple(Tensor._make(out, False, None, 0, None) for out in out_arrays)
-            return outs[0] if single else outs
-
-        view_box = args[0]._version if cls.is_view else None
-        outs = tuple(Tensor._make(out, True, ctx, index, view_box) for index, out in enumerate(out_arrays))
-        edges, shapes, needs = [], [], []
-        for arg in args:
-            if isinstance(arg, Tensor) and arg._requires_grad:
-                edges.append((arg, -1) if arg.grad_fn is None else (arg.grad_fn, arg.output_nr))
-                shapes.append(arg.data.shape)
-                needs.append(True)
-            else:
-                edges.append(None)
-                shapes.append(arg.data.shape if isinstance(arg, Tensor) else None)
-                needs.append(False)
-        ctx.next_edges = tuple(edges)
-        ctx.input_shapes = tuple(shapes)
-        ctx.needs_input_grad = tuple(needs)
-        ctx.output_meta = tuple((out.shape, out.dtype) for out in out_arrays)
-        if ctx._to_save is not None:
-            ctx._resolve_saved(args, out_arrays, outs)
-        return outs[0] if single else outs
+            # a view made outside the graph still shares its base's version counter
+            view_box = args[0]._version if cls.is_view else None
+            outs = [Tensor._make(out, False, None, 0, view_box) for out in out_arrays]
+        else:
+            outs = _connect(ctx, args, raw_outs, out_arrays)
+        return outs[0] if type(result) is not tuple else tuple(outs)
 
 
-def _ensure_array(value):
-    """numpy returns scalars (not 0-d arrays) from some ops on 0-d input; tensors always hold arrays."""
-    return value if is_array(value) else as_array(value)
+def _connect(ctx, args, raw_outs, out_arrays):
+    """Make the outputs of a recorded call and fill in the node: edges to the inputs, shapes, saved tensors."""
+    view_box = args[0]._version if ctx.function.is_view else None
+    outs = [Tensor._make(out, True, ctx, index, view_box) for index, out in enumerate(out_arrays)]
+    ctx.next_edges = tuple([_edge_to(arg) for arg in args])
+    ctx.input_shapes = tuple([arg.data.shape if isinstance(arg, Tensor) else None for arg in args])
+    ctx.needs_input_grad = tuple([edge is not None for edge in ctx.next_edges])
+    ctx.output_meta = tuple([(out.shape, out.dtype) for out in out_arrays])
+    if ctx._to_save is not None:
+        ctx._resolve_saved(args, raw_outs, outs)
+    return outs
 
 
-def _raise_device_mismatch(function, args):
-    devices = [f"{type(arg).__name__ if not isinstance(arg, Tensor) else arg.device}"
-               for arg in args if isinstance(arg, Tensor)]
+def _edge_to(arg):
+    """Where the gradient for one forward argument goes: the node that made it, the leaf itself, or nowhere."""
+    if not isinstance(arg, Tensor) or not arg._requires_grad:
+        return None
+    if arg.grad_fn is None:
+        return (arg, -1)
+    return (arg.grad_fn, arg.output_nr)
+
+
+def _raise_device_mismatch(function, tensors):
+    devices = [str(t.device) for t in tensors]
     raise ValueError(f"{function.__name__}: its tensors are on different devices ({', '.join(devices)}); "
                      f"move them to one device with .to('cpu') or .to('cuda') first")
 
@@ -505,7 +513,9 @@ def _nodes_leading_to(order, inputs, captured):
 def _add_to_leaf_grads(leaf_grads, create_graph):
     for leaf, grad in leaf_grads.values():
         if not create_graph:
-            grad = grad.detach()
+            # A gradient array can be shared (a + b passes one array to both) or a read-only broadcast view
+            # (the gradient of a sum); .grad gets its own writable copy so in-place clipping stays local.
+            grad = Tensor._make(grad.data.copy(), False, None, 0, None)
         if leaf.grad is None:
             leaf.grad = grad
         elif create_graph:

@@ -196,13 +196,13 @@ def set_default_device(device):
 
 
 def device_of(array):
-    """The Device an array lives on."""
-    return CPU if isinstance(array, numpy.ndarray) else CUDA
+    """The Device an array (or a numpy scalar) lives on."""
+    return CPU if isinstance(array, (numpy.ndarray, numpy.generic)) else CUDA
 
 
 def array_namespace(array):
     """numpy or cupy, whichever ``array`` belongs to: what a Function's forward calls on its raw arrays."""
-    return numpy if isinstance(array, numpy.ndarray) else CUDA.xp
+    return numpy if isinstance(array, (numpy.ndarray, numpy.generic)) else CUDA.xp
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -128,6 +128,9 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if a.ndim == 2 and b.ndim == 2:  # the common case, as in the docstring
+            return (grad @ b.T if ctx.needs_input_grad[0] else None,
+                    a.T @ grad if ctx.needs_input_grad[1] else None)
         a_vector, b_vector = a.ndim == 1, b.ndim == 1
         a2 = a.reshape(1, a.shape[0]) if a_vector else a
         b2 = b.reshape(b.shape[0], 1) if b_vector else b
@@ -146,6 +149,36 @@ class MatMul(Function):
             if b_vector:
                 grad_b = squeeze(grad_b, -1)
         return grad_a, grad_b
+
+
+class Linear(Function):
+    """out = x @ weight^T + bias, PyTorch's layout: x (..., in), weight (out, in), bias (out,) or None.
+
+    The same result as transpose, matmul and add, in one graph node instead of three: networks are mostly these,
+    so the fused node halves the graph and the Python overhead of a small MLP. Leading axes of x are batch axes;
+    with g = dL/dout flattened to (batch, out) and x to (batch, in):
+        dL/dx = g @ weight,   dL/dweight = g^T @ x,   dL/dbias = g summed over the batch.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        out = _xp(x).matmul(x, weight.T)
+        if bias is not None:
+            out += bias  # out is a fresh array, so adding in place is safe
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        out_features, in_features = weight.shape
+        batched = x.ndim != 2  # fold leading batch axes into one (a no-op for the usual 2-D x)
+        grad_2d = grad.reshape(-1, out_features) if batched else grad
+        x_2d = x.reshape(-1, in_features) if batched else x
+        grad_x = (grad_2d @ weight).reshape(x.shape) if ctx.needs_input_grad[0] else None
+        grad_weight = grad_2d.T @ x_2d if ctx.needs_input_grad[1] else None
+        grad_bias = grad_2d.sum(axis=0) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_weight, grad_bias
 
 
 # ===============================================================================================================
@@ -327,7 +360,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return where(_constant(a.data > 0), grad, 0.0)
+        return grad * _constant((a.data > 0).astype(a.dtype))  # a 0/1 mask: cheaper than where()
 
 
 class LeakyReLU(Function):
@@ -342,7 +375,8 @@ class LeakyReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return where(_constant(a.data > 0), grad, grad * ctx.negative_slope), None
+        slopes = _xp(a.data).where(a.data > 0, 1, ctx.negative_slope).astype(a.dtype)
+        return grad * _constant(slopes), None
 
 
 class Clamp(Function):
@@ -434,8 +468,14 @@ def _kept_shape(shape, axes):
 
 
 def _expand_reduced(grad, in_shape, axes):
-    """Spread a reduction's gradient back over the reduced axes: reshape to keepdims form, then broadcast."""
-    return broadcast_to(grad.reshape(_kept_shape(in_shape, axes)), in_shape)
+    """Spread a reduction's gradient back over the reduced axes: reshape to keepdims form, then broadcast.
+
+    When the reduced axes are the leading ones (or all of them) the gradient already broadcasts correctly, so
+    the reshape is skipped.
+    """
+    if not (axes is None or axes == tuple(range(len(axes)))):
+        grad = grad.reshape(_kept_shape(in_shape, axes))
+    return broadcast_to(grad, in_shape)
 
 
 class Sum(Function):
@@ -444,7 +484,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, axes, keepdims):
         ctx.axes = axes
-        return _xp(a).sum(a, axis=axes, keepdims=keepdims)
+        return a.sum(axis=axes, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -456,14 +496,14 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, a, axes, keepdims):
-        out = _xp(a).mean(a, axis=axes, keepdims=keepdims)
+        total = a.sum(axis=axes, keepdims=keepdims)  # sum / n: numpy's own mean, without its dispatch cost
         ctx.axes = axes
-        ctx.count = a.size // out.size if out.size else 0
-        return out
+        ctx.count = a.size // total.size if total.size else 0
+        return total / ctx.count if ctx.count else total * _xp(a).nan
 
     @staticmethod
     def backward(ctx, grad):
-        return _expand_reduced(grad / ctx.count, ctx.input_shapes[0], ctx.axes), None, None
+        return _expand_reduced(grad * (1.0 / ctx.count), ctx.input_shapes[0], ctx.axes), None, None
 
 
 class Max(Function):
@@ -471,7 +511,7 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, a, axes, keepdims):
-        out = _xp(a).max(a, axis=axes, keepdims=keepdims)
+        out = a.max(axis=axes, keepdims=keepdims)
         ctx.axes = axes
         ctx.save_for_backward(a, out)
         return out
@@ -486,7 +526,7 @@ class Min(Function):
 
     @staticmethod
     def forward(ctx, a, axes, keepdims):
-        out = _xp(a).min(a, axis=axes, keepdims=keepdims)
+        out = a.min(axis=axes, keepdims=keepdims)
         ctx.axes = axes
         ctx.save_for_backward(a, out)
         return out
@@ -739,6 +779,8 @@ def _as_operand(op_name, value, like):
 def _binary_operands(op_name, a, b):
     """Both operands as Tensors of one dtype. Python numbers take the tensor's dtype; an integer or bool tensor
     is converted to a float tensor's dtype; two different float dtypes are an error (no silent promotion)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        return a, b
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
             raise TypeError(f"{op_name}: at least one operand must be a Tensor")
@@ -811,6 +853,8 @@ def matmul(a, b):
     """Matrix product with NumPy's rules: (n, k) @ (k, m) -> (n, m); 1-D operands are vectors; leading axes
     are batch axes that broadcast, e.g. (b, n, k) @ (k, m) -> (b, n, m)."""
     a, b = _binary_operands("matmul", a, b)
+    if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]:
+        return MatMul.apply(a, b)  # the common case, checked cheaply
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least one axis, got shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)}; use * for scalars")
@@ -826,9 +870,16 @@ def matmul(a, b):
 
 
 def linear(x, weight, bias=None):
-    """x @ weight.T + bias, PyTorch's F.linear: x (..., in), weight (out, in), bias (out,) -> (..., out)."""
-    out = matmul(x, transpose(weight))
-    return out if bias is None else out + bias
+    """x @ weight.T + bias as one op (PyTorch's F.linear): x (..., in), weight (out, in), bias (out,) -> (..., out)."""
+    x, weight = _binary_operands("linear", x, weight)
+    if bias is not None and bias.dtype != weight.dtype:
+        raise TypeError(f"linear: bias is {bias.dtype} but weight is {weight.dtype}; convert one of them")
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1] or \
+            (bias is not None and bias.shape != (weight.shape[0],)):
+        raise ValueError(f"linear: x {tuple(x.shape)}, weight {tuple(weight.shape)} and bias "
+                         f"{None if bias is None else tuple(bias.shape)} do not fit; expected x (..., in), "
+                         f"weight (out, in) and bias (out,)")
+    return Linear.apply(x, weight, bias)
 
 
 def _unary(function):
@@ -977,6 +1028,10 @@ def reshape(a, shape):
 def transpose(a, axes=None):
     """Permute the axes as numpy.transpose: reversed when ``axes`` is None (the matrix transpose for 2-D)."""
     if axes is None:
+        if a.ndim < 2:
+            return a
+        if a.ndim == 2:
+            return Transpose.apply(a, (1, 0))
         axes = tuple(range(a.ndim - 1, -1, -1))
     axes = tuple(axes)
     if sorted(i % builtins.max(a.ndim, 1) for i in axes) != list(range(a.ndim)):

@@ -21,11 +21,16 @@ class Tensor:
     # Make numpy hand `numpy_scalar * tensor` to Tensor.__rmul__ instead of treating the tensor as an array.
     __array_ufunc__ = None
 
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("a tinygan Tensor is not converted to a numpy array implicitly; call .numpy() (values on "
+                        "the host) or .detach().numpy() explicitly")
+
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         """Tensor(data) is the same as tg.tensor(data): see that function for the dtype rules."""
         if isinstance(data, Tensor):
             data = data.data
-        self.data = backend.to_array(data, dtype, device)
+        array = backend.to_array(data, dtype, device)
+        self.data = array.copy() if array is data else array  # never alias the caller's array
         self.grad = None
         self.grad_fn = None
         self.output_nr = 0
@@ -202,9 +207,7 @@ class Tensor:
 
     def __repr__(self):
         values = backend.format_array(self.data)
-        extras = [f"dtype={self.dtype}"]
-        if self.device.type != "cpu":
-            extras.append(f"device='{self.device}'")
+        extras = [f"dtype={self.dtype}", f"device='{self.device}'"]
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self._requires_grad:
@@ -232,6 +235,10 @@ class Tensor:
         if isinstance(other, Tensor):
             if other.device != self.device:
                 raise ValueError(f"{op_name}: self is on {self.device} but the other tensor is on {other.device}")
+            if other.requires_grad and autograd.is_grad_enabled():
+                raise RuntimeError(f"{op_name}: the other tensor requires grad, but in-place ops are not recorded "
+                                   f"by autograd, so its gradient would be lost; use the out-of-place op, or "
+                                   f"pass other.detach() if no gradient should flow")
             if other.dtype != self.dtype and backend.is_floating(other.dtype):
                 raise TypeError(f"{op_name}: self is {self.dtype} but the other tensor is {other.dtype}; convert "
                                 f"it first (no silent dtype conversion)")
@@ -368,6 +375,12 @@ class Tensor:
     def __invert__(self):
         return ops.logical_not(self)
 
+    def __and__(self, other):
+        return ops.logical_and(self, other)
+
+    def __or__(self, other):
+        return ops.logical_or(self, other)
+
     # ------------------------------------------------------------------------------------------------------
     # methods that mirror the functions in ops.py
     # ------------------------------------------------------------------------------------------------------
@@ -472,6 +485,42 @@ class Tensor:
 
     def argmin(self, axis=None, keepdims=False):
         return ops.argmin(self, axis, keepdims)
+
+    def less(self, other):
+        return ops.less(self, other)
+
+    def less_equal(self, other):
+        return ops.less_equal(self, other)
+
+    def greater(self, other):
+        return ops.greater(self, other)
+
+    def greater_equal(self, other):
+        return ops.greater_equal(self, other)
+
+    def equal(self, other):
+        return ops.equal(self, other)
+
+    def not_equal(self, other):
+        return ops.not_equal(self, other)
+
+    def logical_and(self, other):
+        return ops.logical_and(self, other)
+
+    def logical_or(self, other):
+        return ops.logical_or(self, other)
+
+    def logical_not(self):
+        return ops.logical_not(self)
+
+    def isfinite(self):
+        return ops.isfinite(self)
+
+    def isnan(self):
+        return ops.isnan(self)
+
+    def sign(self):
+        return ops.sign(self)
 
     def any(self, axis=None, keepdims=False):
         return ops.any(self, axis, keepdims)
