@@ -134,10 +134,16 @@ class Context:
         tensors = []
         for kind, value, version_box, version in self._saved:
             if version_box is not None and version_box[0] != version:
+                if kind == "output":
+                    what = f"its own output of shape {tuple(value[0].shape)}"
+                elif value.grad_fn is not None:
+                    what = f"a tensor of shape {tuple(value.shape)} made by {value.grad_fn.function.__name__}"
+                else:
+                    what = f"a leaf tensor of shape {tuple(value.shape)}"
                 raise RuntimeError(
-                    f"{self.function.__name__}: a tensor it saved for backward was changed by an in-place "
-                    f"operation (its version is {version_box[0]}, it was {version} when saved). Do the in-place "
-                    f"update after backward, or on a copy.")
+                    f"{self.function.__name__}: {what}, saved for backward, was changed by an in-place operation "
+                    f"(its version is {version_box[0]}, it was {version} when saved). Do the in-place update "
+                    f"after backward, or on a copy (.clone()).")
             if kind == "output":
                 array, index = value
                 # Rebuilding the output Tensor from its data and this node is exact: a tensor's gradient
