@@ -213,7 +213,8 @@ def test_changing_a_saved_input_in_place_makes_backward_raise_naming_the_op():
     y = (x * x).sum()
     with tg.no_grad():
         x.add_(1)
-    with pytest.raises(RuntimeError, match=r"Mul: a leaf tensor of shape \(2,\), saved for backward, was changed by an in-place"):
+    with pytest.raises(RuntimeError,
+                       match=r"Mul: a leaf tensor of shape \(2,\), saved for backward, was changed by an in-place"):
         y.backward()
 
 
@@ -253,8 +254,6 @@ def test_changing_a_detached_copy_of_a_saved_tensor_makes_backward_raise():
     x.detach().add_(1)
     with pytest.raises(RuntimeError, match="in-place"):
         y.backward()
-
-
 
 
 def test_changing_a_view_made_under_no_grad_makes_backward_raise():

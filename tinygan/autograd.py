@@ -509,8 +509,9 @@ def _nodes_leading_to(order, inputs, captured):
             if edge is None:
                 continue
             target, index = edge
-            if (index < 0 and id(target) in leaf_ids) or (index >= 0 and ((target, index) in captured
-                                                                            or target in needed)):
+            reaches_leaf_input = index < 0 and id(target) in leaf_ids
+            reaches_other_input = index >= 0 and ((target, index) in captured or target in needed)
+            if reaches_leaf_input or reaches_other_input:
                 needed.add(node)
                 break
     return needed

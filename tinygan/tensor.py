@@ -660,8 +660,8 @@ def randint(low, high, shape, dtype=None, device=None, generator=None):
     if generator is None:
         generator = backend.default_generator(device)
     dtype = backend.int64 if dtype is None else backend.as_dtype(dtype)
-    return tensor_from_array(generator.integers(low, high, _shape_arg((shape,) if isinstance(shape, int)
-                                                                       else shape), dtype))
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return tensor_from_array(generator.integers(low, high, shape, dtype))
 
 
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):

@@ -145,32 +145,39 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, no
 
 
 def _full_check(fn, fn_name, inputs, outputs, diff_inputs, eps, atol, rtol, raise_exception):
-    """Compare every entry of the Jacobian (one backward per output element, two forwards per input element)."""
+    """Compare every entry of the Jacobian: one backward per output element, two forwards per input element."""
     xp = diff_inputs[0].device.xp
+    # analytical[o][i][k, l] = d(output o, element k)/d(input i, element l): row k comes from the backward
+    # pass with the unit cotangent on element k of output o, which gives the rows of every input at once.
+    analytical = []
+    for out_position, out in enumerate(outputs):
+        rows = [xp.zeros((out.size, t.size), dtype=backend.float64) for t in diff_inputs]
+        for k in range(out.size):
+            v = [tensor_from_array(xp.zeros(o.shape, dtype=o.dtype)) for o in outputs]
+            v[out_position].data.reshape(-1)[k] = 1
+            for row, grad in zip(rows, _backward_products(outputs, diff_inputs, v)):
+                row[k] = grad.data.astype(backend.float64).reshape(-1)
+        analytical.append(rows)
+
     # The forward passes record a graph (no no_grad here): fn may itself call tg.grad, as gradgradcheck's does.
     for in_position, tensor in enumerate(diff_inputs):
-        # numerical[out][:, l] = d(output out)/d(input element l)
-        columns = [_numerical_column(fn, inputs, tensor, _multi_index(l, tensor.shape), eps)
-                   for l in range(tensor.size)]
+        columns = [_numerical_column(fn, inputs, tensor, _multi_index(element, tensor.shape), eps)
+                   for element in range(tensor.size)]
         for out_position, out in enumerate(outputs):
             numerical = (xp.stack([column[out_position] for column in columns], axis=1) if columns
                          else xp.zeros((out.size, 0)))
-            analytical = xp.zeros((out.size, tensor.size), dtype=backend.float64)
-            for k in range(out.size):
-                v = [tensor_from_array(xp.zeros(o.shape, dtype=o.dtype)) for o in outputs]
-                v[out_position].data.reshape(-1)[k] = 1
-                row = _backward_products(outputs, [tensor], v)[0]
-                analytical[k] = row.data.astype(backend.float64).reshape(-1)
-            error = xp.abs(analytical - numerical)
+            jacobian = analytical[out_position][in_position]
+            error = xp.abs(jacobian - numerical)
             excess = error - (atol + rtol * xp.abs(numerical))
             if excess.size and float(excess.max()) > 0:
-                k, l = divmod(int(excess.argmax()), tensor.size)
+                k, element = divmod(int(excess.argmax()), tensor.size)
                 return _fail(
                     f"{fn_name}: Jacobian mismatch for output {out_position} with respect to differentiable input "
                     f"{in_position}, at output element {_multi_index(k, out.shape)} and input element "
-                    f"{_multi_index(l, tensor.shape)}: analytical {float(analytical[k, l]):.8g}, numerical "
-                    f"{float(numerical[k, l]):.8g}, error {float(error[k, l]):.3g} > atol + rtol * |numerical| = "
-                    f"{atol + rtol * abs(float(numerical[k, l])):.3g}", raise_exception)
+                    f"{_multi_index(element, tensor.shape)}: analytical {float(jacobian[k, element]):.8g}, "
+                    f"numerical {float(numerical[k, element]):.8g}, error {float(error[k, element]):.3g} > "
+                    f"atol + rtol * |numerical| = {atol + rtol * abs(float(numerical[k, element])):.3g}",
+                    raise_exception)
     return True
 
 
