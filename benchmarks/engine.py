@@ -3,6 +3,7 @@
     python benchmarks/engine.py                      # small and medium, 7 timed windows each
     python benchmarks/engine.py --quick              # smoke run: a few steps, a few seconds
     python benchmarks/engine.py --sizes medium --repeats 11
+    python benchmarks/engine.py --profile --sizes small   # where tinygan's time goes (cProfile, top 15)
 
 One "step" is the forward pass of the MLP, loss = mean(output), and the backward pass computing the gradients of
 every weight and bias (not of the input). Every hidden layer is h = relu(h @ W + b) with W of shape (in, out);
@@ -72,7 +73,8 @@ def make_problem(batch, widths, seed):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the three implementations: each has step() -> loss (a float) and gradients() -> list of NumPy arrays
+# the three implementations: step() runs forward + backward; then loss_value() is the loss as a float and
+# gradients() the gradients as NumPy arrays, in the order W0, b0, W1, b1, ...
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -236,14 +238,21 @@ def time_window(impl, steps):
 
 
 def warm_up(impls, seconds):
-    """Run every implementation for about ``seconds``; return the slowest one's seconds per step."""
+    """Run every implementation for about ``seconds`` (at least 3 steps each).
+
+    Returns the seconds per step of the slowest implementation, taken from its fastest warm-up step so that a
+    burst of load from another process during the warm-up does not shrink the timed windows to a few steps.
+    """
     slowest = 0.0
     for impl in impls:
-        steps, start = 0, time.perf_counter()
+        fastest, start = float("inf"), time.perf_counter()
+        steps = 0
         while steps < 3 or time.perf_counter() - start < seconds:
+            step_start = time.perf_counter()
             impl.step()
+            fastest = min(fastest, time.perf_counter() - step_start)
             steps += 1
-        slowest = max(slowest, (time.perf_counter() - start) / steps)
+        slowest = max(slowest, fastest)
     return slowest
 
 
@@ -382,6 +391,26 @@ def print_targets(results):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# profiling (--profile)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def profile_tinygan(size_name, steps, top=15):
+    """Run tinygan's step ``steps`` times under cProfile and print the top functions by own (total) time."""
+    import cProfile
+    import pstats
+
+    spec = SIZES[size_name]
+    model = TinyganMLP(*make_problem(spec["batch"], spec["widths"], seed=0))
+    for _ in range(20):
+        model.step()
+    profiler = cProfile.Profile()
+    profiler.runcall(time_window, model, steps)
+    print(f"cProfile of {steps} tinygan steps at {describe_size(size_name)}, top {top} by tottime:")
+    pstats.Stats(profiler).strip_dirs().sort_stats("tottime").print_stats(top)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -398,13 +427,15 @@ def parse_args(argv=None):
     parser.add_argument("--warmup-seconds", type=float, default=0.5,
                         help="warm-up per implementation before timing (default 0.5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and input (default 0)")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of timing, profile tinygan alone (cProfile) at the first of --sizes")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 2 windows of 3 steps, short warm-up (figures are not meaningful)")
     args = parser.parse_args(argv)
     args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in args.sizes if s not in SIZES]
-    if unknown:
-        parser.error(f"unknown size(s) {', '.join(unknown)}; choose from {', '.join(SIZES)}")
+    if unknown or not args.sizes:
+        parser.error(f"--sizes: give one or more of {', '.join(SIZES)} (got {', '.join(unknown) or 'none'})")
     if args.quick:
         args.repeats, args.steps, args.warmup_seconds = 2, 3, 0.0
     if args.repeats < 1 or args.steps < 0:
@@ -418,6 +449,9 @@ def main(argv=None):
     if torch is not None:
         torch.set_num_threads(threads)
     print_context(threads, threads_source)
+    if args.profile:
+        profile_tinygan(args.sizes[0], args.steps or 2000)
+        return
     results = {}
     for size_name in args.sizes:
         print(f"{describe_size(size_name)}")

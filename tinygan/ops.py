@@ -913,7 +913,13 @@ def clamp(a, min=None, max=None):
     """Limit a to [min, max]; either bound may be None. Gradient 1 inside the interval (bounds included), else 0."""
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
-    return Clamp.apply(a, min, max)
+    for bound in (min, max):
+        if bound is not None and not backend.is_scalar(bound):
+            raise TypeError(f"clamp: bounds must be numbers, got {type(bound).__name__}")
+    # Python floats, so a numpy float64 bound cannot promote a float32 tensor
+    low = None if min is None else float(min)
+    high = None if max is None else float(max)
+    return Clamp.apply(a, low, high)
 
 
 clip = clamp
@@ -1070,6 +1076,9 @@ def expand(a, shape):
     """PyTorch's broadcast_to: -1 keeps an axis as it is."""
     shape = tuple(shape)
     lead = len(shape) - a.ndim
+    if builtins.any(n == -1 for n in shape[:builtins.max(lead, 0)]):
+        raise ValueError(f"expand: -1 keeps an existing axis, so it cannot stand for a new leading axis; got "
+                         f"{shape} for a tensor of shape {tuple(a.shape)}")
     return broadcast_to(a, tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(shape)))
 
 
