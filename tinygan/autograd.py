@@ -455,7 +455,7 @@ def run_backward(outputs, gradients, retain_graph, create_graph, inputs=None, al
         _GradMode.enabled = previous_mode
 
     if inputs is None:
-        _add_to_leaf_grads(leaf_grads, create_graph)
+        _add_to_leaf_grads(leaf_grads, create_graph, [g for g in gradients if isinstance(g, Tensor)])
         return None
     return _collect_input_grads(inputs, captured, leaf_grads, allow_unused, create_graph)
 
@@ -517,12 +517,18 @@ def _nodes_leading_to(order, inputs, captured):
     return needed
 
 
-def _add_to_leaf_grads(leaf_grads, create_graph):
+def _add_to_leaf_grads(leaf_grads, create_graph, root_gradients):
+    # A gradient array reaching a leaf may be shared: the caller's own `gradient`, one array passed to two leaves
+    # (a + b), or a read-only broadcast view (the gradient of a sum). Each .grad must own its memory, so that
+    # in-place changes to it (clipping, zeroing) stay local; such arrays are copied, fresh ones kept as they are.
+    handed_out = {id(g.data) for g in root_gradients}
     for leaf, grad in leaf_grads.values():
         if not create_graph:
-            # A gradient array can be shared (a + b passes one array to both) or a read-only broadcast view
-            # (the gradient of a sum); .grad gets its own writable copy so in-place clipping stays local.
-            grad = Tensor._make(grad.data.copy(), False, None, 0, None)
+            data = grad.data
+            if id(data) in handed_out or data.base is not None:
+                data = data.copy()
+            handed_out.add(id(data))
+            grad = Tensor._make(data, False, None, 0, None)
         if leaf.grad is None:
             leaf.grad = grad
         elif create_graph:

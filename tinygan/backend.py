@@ -273,6 +273,14 @@ def as_array(value):
     return numpy.asarray(value)
 
 
+def blas_ready(array):
+    """``array``, or a compact copy when it has a zero stride (a broadcast view): BLAS matrix products fall back
+    to a slow loop on zero-stride operands, and the copy of such a (usually tiny) view is cheap."""
+    if 0 in array.strides and array.size > 1:
+        return array_namespace(array).ascontiguousarray(array)
+    return array
+
+
 def to_host(array):
     """A numpy array with the same values (a copy from the GPU, the array itself on the CPU)."""
     if isinstance(array, numpy.ndarray):

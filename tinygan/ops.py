@@ -20,8 +20,11 @@ _xp = backend.array_namespace  # numpy or cupy for a raw array, so one forward s
 
 
 def _constant(array):
-    """A Tensor that holds ``array`` and carries no gradient (masks, signs, counts used inside backward)."""
-    return Tensor._make(array, False, None, 0, None)
+    """A Tensor that holds ``array`` and carries no gradient (masks, signs, counts used inside backward).
+
+    numpy gives scalars, not 0-d arrays, for results such as ``a > 0`` on a 0-d array; those are wrapped too.
+    """
+    return Tensor._make(array if backend.is_array(array) else backend.as_array(array), False, None, 0, None)
 
 
 # ===============================================================================================================
@@ -123,7 +126,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _xp(a).matmul(a, b)
+        return _xp(a).matmul(backend.blas_ready(a), backend.blas_ready(b))
 
     @staticmethod
     def backward(ctx, grad):
@@ -163,7 +166,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        out = _xp(x).matmul(x, weight.T)
+        out = _xp(x).matmul(backend.blas_ready(x), weight.T)
         if bias is not None:
             out += bias  # out is a fresh array, so adding in place is safe
         return out
@@ -627,6 +630,8 @@ class SumTo(Function):
 
     @staticmethod
     def forward(ctx, a, shape):
+        if a.ndim == 2 and shape == a.shape[1:]:  # the common case: a bias gradient summed over the batch
+            return a.sum(axis=0)
         lead = a.ndim - len(shape)
         if lead < 0 or builtins.any(n not in (1, m) for n, m in zip(shape, a.shape[lead:])):
             raise ValueError(f"sum_to: shape {tuple(a.shape)} cannot be summed to {tuple(shape)}")

@@ -596,7 +596,12 @@ def _filled(fill, shape, dtype, device, requires_grad):
 
 
 def tensor_from_array(array, requires_grad=False):
-    """Wrap a backend array without copying it (the caller must not change it behind tinygan's back)."""
+    """Wrap a backend array without copying it (the caller must not change it behind tinygan's back).
+
+    A numpy scalar (what numpy returns for some results on 0-d arrays) becomes a 0-d array.
+    """
+    if not backend.is_array(array):
+        array = backend.as_array(array)
     result = Tensor._make(array, False, None, 0, None)
     if requires_grad:
         result.requires_grad = True
