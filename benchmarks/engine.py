@@ -7,7 +7,9 @@
 
 One "step" is the forward pass of the MLP, loss = mean(output), and the backward pass computing the gradients of
 every weight and bias (not of the input). Every hidden layer is h = relu(h @ W + b) with W of shape (in, out);
-the last layer is linear with one output.
+the last layer is linear with one output. tinygan and PyTorch compute each layer the way their Linear modules
+do (tg.linear / torch.nn.functional.linear: one fused node a layer); the row "tg-matmul" is tinygan with the
+layer spelled out as h @ W + b (three graph nodes), to show the general engine's overhead too.
 
 The three implementations start from the same weights (drawn once with NumPy, float32) and are first checked to
 give the same loss and gradients. Then they are timed in one process, interleaved window by window (tinygan,
@@ -78,10 +80,10 @@ def make_problem(batch, widths, seed):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class TinyganMLP:
-    """The MLP with tinygan tensors; backward by tinygan's autograd."""
+class TinyganMatmulMLP:
+    """The MLP with tinygan tensors written as h @ W + b (three graph nodes a layer); backward by autograd."""
 
-    name = "tinygan"
+    name = "tg-matmul"
 
     def __init__(self, x, params):
         self.x = tg.tensor(x)
@@ -107,6 +109,35 @@ class TinyganMLP:
 
     def gradients(self):
         return [p.grad.numpy().copy() for layer in self.layers for p in layer]
+
+
+class TinyganMLP(TinyganMatmulMLP):
+    """The MLP as tinygan's Linear layers compute it: tg.linear(h, W^T, b), one fused graph node a layer.
+
+    The weights are stored as (out, in), PyTorch's layout; gradients() turns them back to (in, out).
+    """
+
+    name = "tinygan"
+
+    def __init__(self, x, params):
+        super().__init__(x, [(w.T.copy(), b) for w, b in params])
+
+    def step(self):
+        for weight, bias in self.layers:
+            weight.grad = None
+            bias.grad = None
+        h = self.x
+        last = len(self.layers) - 1
+        for index, (weight, bias) in enumerate(self.layers):
+            h = tg.linear(h, weight, bias)
+            if index < last:
+                h = h.relu()
+        self.loss = h.mean()
+        self.loss.backward()
+
+    def gradients(self):
+        return [grad.T.copy() if index % 2 == 0 else grad
+                for index, grad in enumerate(super().gradients())]
 
 
 class NumpyMLP:
@@ -150,13 +181,14 @@ class NumpyMLP:
 
 
 class TorchMLP:
-    """The MLP in PyTorch on the CPU, float32, backward by torch autograd."""
+    """The MLP in PyTorch on the CPU, float32, as torch.nn.Linear computes it (F.linear, one fused addmm a layer);
+    backward by torch autograd. Weights are stored as (out, in); gradients() turns them back to (in, out)."""
 
     name = "torch"
 
     def __init__(self, x, params):
         self.x = torch.from_numpy(x.copy())
-        self.layers = [(torch.from_numpy(w.copy()).requires_grad_(), torch.from_numpy(b.copy()).requires_grad_())
+        self.layers = [(torch.from_numpy(w.T.copy()).requires_grad_(), torch.from_numpy(b.copy()).requires_grad_())
                        for w, b in params]
         self.loss = None
 
@@ -168,7 +200,7 @@ class TorchMLP:
         h = self.x
         last = len(self.layers) - 1
         for index, (weight, bias) in enumerate(self.layers):
-            h = h @ weight + bias
+            h = torch.nn.functional.linear(h, weight, bias)
             if index < last:
                 h = torch.relu(h)
         self.loss = h.mean()
@@ -178,12 +210,13 @@ class TorchMLP:
         return self.loss.item()
 
     def gradients(self):
-        return [p.grad.numpy().copy() for layer in self.layers for p in layer]
+        return [p.grad.numpy().T.copy() if p.ndim == 2 else p.grad.numpy().copy()
+                for layer in self.layers for p in layer]
 
 
 def build_implementations(x, params):
     """One instance of each available implementation, each with its own copy of the weights."""
-    classes = [TinyganMLP, NumpyMLP] + ([TorchMLP] if torch is not None else [])
+    classes = [TinyganMLP, TinyganMatmulMLP, NumpyMLP] + ([TorchMLP] if torch is not None else [])
     return [cls(x, params) for cls in classes]
 
 
@@ -354,7 +387,7 @@ def describe_size(size_name):
 def print_times(results):
     """One row per size and implementation: median us/step, steps/s, fastest and slowest window."""
     print()
-    print(f"{'size':<8} {'impl':<8} {'median us/step':>15} {'steps/s':>9} {'min us':>9} {'max us':>9}"
+    print(f"{'size':<8} {'impl':<9} {'median us/step':>15} {'steps/s':>9} {'min us':>9} {'max us':>9}"
           f"   {'vs numpy':>8} {'vs torch':>8}")
     for size_name, times in results.items():
         medians = {name: statistics.median(values) for name, values in times.items()}
@@ -362,7 +395,7 @@ def print_times(results):
             median = medians[name]
             vs_numpy = f"{median / medians['numpy']:.2f}x"
             vs_torch = f"{median / medians['torch']:.2f}x" if "torch" in medians else "-"
-            print(f"{size_name:<8} {name:<8} {median * 1e6:>15.1f} {1 / median:>9.0f} {min(values) * 1e6:>9.1f} "
+            print(f"{size_name:<8} {name:<9} {median * 1e6:>15.1f} {1 / median:>9.0f} {min(values) * 1e6:>9.1f} "
                   f"{max(values) * 1e6:>9.1f}   {vs_numpy:>8} {vs_torch:>8}")
     print("(ratios are time ratios of the medians: lower is faster; 'vs numpy' of tinygan is tinygan/numpy)")
 
