@@ -107,9 +107,9 @@ class Context:
     _saved = ()
     _freed = False
 
-    def __init__(self, function):
+    def __init__(self, function, recording=False):
         self.function = function
-        self._recording = False
+        self._recording = recording
 
     # -- what forward and backward use ----------------------------------------------------------------------
 
@@ -254,43 +254,49 @@ class Function:
                 if tensor._requires_grad:
                     record = True
                     break
-        ctx = Context(cls)
-        ctx._recording = record
+        ctx = Context(cls, record)
 
         result = cls.forward(ctx, *arrays)
 
         # numpy returns scalars, not 0-d arrays, from some ops on 0-d input; a Tensor always holds an array.
-        raw_outs = result if type(result) is tuple else (result,)
-        out_arrays = tuple([out if is_array(out) else as_array(out) for out in raw_outs])
-        if not record:
+        single = type(result) is not tuple
+        raw_outs = (result,) if single else result
+        out_arrays = [out if is_array(out) else as_array(out) for out in raw_outs]
+        if record:
+            outs = _connect(ctx, args, raw_outs, out_arrays)
+        else:
             # a view made outside the graph still shares its base's version counter
             view_box = args[0]._version if cls.is_view else None
             outs = [Tensor._make(out, False, None, 0, view_box) for out in out_arrays]
-        else:
-            outs = _connect(ctx, args, raw_outs, out_arrays)
-        return outs[0] if type(result) is not tuple else tuple(outs)
+        return outs[0] if single else tuple(outs)
 
 
 def _connect(ctx, args, raw_outs, out_arrays):
     """Make the outputs of a recorded call and fill in the node: edges to the inputs, shapes, saved tensors."""
     view_box = args[0]._version if ctx.function.is_view else None
     outs = [Tensor._make(out, True, ctx, index, view_box) for index, out in enumerate(out_arrays)]
-    ctx.next_edges = tuple([_edge_to(arg) for arg in args])
-    ctx.input_shapes = tuple([arg.data.shape if isinstance(arg, Tensor) else None for arg in args])
-    ctx.needs_input_grad = tuple([edge is not None for edge in ctx.next_edges])
+    edges, shapes, needs = [], [], []
+    for arg in args:
+        # where the gradient for this argument goes: the node that made it, the leaf itself, or nowhere
+        if not isinstance(arg, Tensor):
+            edges.append(None)
+            shapes.append(None)
+            needs.append(False)
+            continue
+        shapes.append(arg.data.shape)
+        if not arg._requires_grad:
+            edges.append(None)
+            needs.append(False)
+        else:
+            edges.append((arg, -1) if arg.grad_fn is None else (arg.grad_fn, arg.output_nr))
+            needs.append(True)
+    ctx.next_edges = tuple(edges)
+    ctx.input_shapes = tuple(shapes)
+    ctx.needs_input_grad = tuple(needs)
     ctx.output_meta = tuple([(out.shape, out.dtype) for out in out_arrays])
     if ctx._to_save is not None:
         ctx._resolve_saved(args, raw_outs, outs)
     return outs
-
-
-def _edge_to(arg):
-    """Where the gradient for one forward argument goes: the node that made it, the leaf itself, or nowhere."""
-    if not isinstance(arg, Tensor) or not arg._requires_grad:
-        return None
-    if arg.grad_fn is None:
-        return (arg, -1)
-    return (arg.grad_fn, arg.output_nr)
 
 
 def _raise_device_mismatch(function, tensors):

@@ -178,10 +178,66 @@ class Linear(Function):
         batched = x.ndim != 2  # fold leading batch axes into one (a no-op for the usual 2-D x)
         grad_2d = grad.reshape(-1, out_features) if batched else grad
         x_2d = x.reshape(-1, in_features) if batched else x
-        grad_x = (grad_2d @ weight).reshape(x.shape) if ctx.needs_input_grad[0] else None
-        grad_weight = grad_2d.T @ x_2d if ctx.needs_input_grad[1] else None
-        grad_bias = grad_2d.sum(axis=0) if ctx.needs_input_grad[2] else None
+        wanted = ctx.needs_input_grad
+        grads = iter(LinearBackward.apply(grad_2d, x_2d, weight, wanted))
+        grad_x = next(grads) if wanted[0] else None
+        grad_weight = next(grads) if wanted[1] else None
+        grad_bias = next(grads) if wanted[2] else None
+        if grad_x is not None and batched:
+            grad_x = grad_x.reshape(x.shape)
         return grad_x, grad_weight, grad_bias
+
+
+class LinearBackward(Function):
+    """The gradients of Linear in one node: with g = dL/dout (batch, out), x (batch, in), weight (out, in),
+
+        grad_x = g @ weight,   grad_weight = g^T @ x,   grad_bias = g summed over the batch,
+
+    computing only those in ``wanted`` (flags for x, weight, bias) and returning them in that order. One node
+    instead of four ops (a transpose, two matmuls, a sum) makes a first-order backward cheaper.
+
+    Its own backward gives second derivatives (gradient penalties need them). The three outputs are bilinear in
+    (g, x, weight), so for cotangents a, b, c of grad_x, grad_weight, grad_bias:
+        d/dg = a @ weight^T + x @ b^T + c,   d/dx = g @ b,   d/dweight = g^T @ a.
+    """
+
+    @staticmethod
+    def forward(ctx, grad, x, weight, wanted):
+        ctx.save_for_backward(grad, x, weight)
+        ctx.wanted = wanted
+        xp = _xp(grad)
+        grad = backend.blas_ready(grad)
+        outputs = []
+        if wanted[0]:
+            outputs.append(xp.matmul(grad, weight))
+        if wanted[1]:
+            outputs.append(xp.matmul(grad.T, x))
+        if wanted[2]:
+            outputs.append(grad.sum(axis=0))
+        return tuple(outputs)
+
+    @staticmethod
+    def backward(ctx, *cotangents):
+        grad, x, weight = ctx.saved_tensors
+        given = iter(cotangents)
+        a = next(given) if ctx.wanted[0] else None
+        b = next(given) if ctx.wanted[1] else None
+        c = next(given) if ctx.wanted[2] else None
+        # The engine gives every output a cotangent (zeros for unused ones), so a, b, c exist when wanted.
+        d_grad = d_x = d_weight = None
+        if ctx.needs_input_grad[0]:
+            terms = [a @ weight.T] if a is not None else []
+            terms += [x @ b.T] if b is not None else []
+            terms += [c] if c is not None else []
+            d_grad = terms[0]
+            for term in terms[1:]:
+                d_grad = d_grad + term
+            d_grad = broadcast_to(d_grad, grad.shape)  # c alone is one row, the same for every sample
+        if ctx.needs_input_grad[1] and b is not None:
+            d_x = grad @ b
+        if ctx.needs_input_grad[2] and a is not None:
+            d_weight = grad.T @ a
+        return d_grad, d_x, d_weight, None
 
 
 # ===============================================================================================================
@@ -363,7 +419,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * _constant((a.data > 0).astype(a.dtype))  # a 0/1 mask: cheaper than where()
+        return grad * _constant(a.data > 0)  # a bool mask multiplies as 0/1: cheaper than where()
 
 
 class LeakyReLU(Function):
@@ -506,7 +562,8 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _expand_reduced(grad * (1.0 / ctx.count), ctx.input_shapes[0], ctx.axes), None, None
+        # scaling after spreading gives a compact array (a broadcast view would slow a following matmul)
+        return _expand_reduced(grad, ctx.input_shapes[0], ctx.axes) * (1.0 / ctx.count), None, None
 
 
 class Max(Function):
@@ -782,8 +839,10 @@ def _as_operand(op_name, value, like):
 
 
 def _binary_operands(op_name, a, b):
-    """Both operands as Tensors of one dtype. Python numbers take the tensor's dtype; an integer or bool tensor
-    is converted to a float tensor's dtype; two different float dtypes are an error (no silent promotion)."""
+    """Both operands as Tensors the op can combine without changing the float dtype. Python numbers take the
+    tensor's dtype; an integer tensor is converted to a float tensor's dtype (numpy would make int64 with float32
+    float64); a bool tensor is left as it is (numpy treats it as 0/1 and keeps the float dtype); two different
+    float dtypes are an error (no silent promotion)."""
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
         return a, b
     if not isinstance(a, Tensor):
@@ -798,9 +857,9 @@ def _binary_operands(op_name, a, b):
         if float_a and float_b:
             raise TypeError(f"{op_name}: operands have different float dtypes, {dtype_a} and {dtype_b}; convert one "
                             f"with .float() or .double() (tinygan does not promote silently)")
-        if float_a:
+        if float_a and dtype_b != backend.bool_:
             b = cast(b, dtype_a)
-        elif float_b:
+        elif float_b and dtype_a != backend.bool_:
             a = cast(a, dtype_b)
     return a, b
 
@@ -953,6 +1012,8 @@ def _normalize_axes(op_name, axis, ndim):
     """axis given as None, an int or a tuple of ints (negative allowed) -> None or a sorted tuple of axes."""
     if axis is None:
         return None
+    if type(axis) is int and 0 <= axis < ndim:  # the common case, already normal
+        return (axis,)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     normalized = []
     for one in axes:

@@ -263,7 +263,7 @@ class Tensor:
         xp = self.device.xp
         if alpha != 1:
             value = xp.multiply(value, alpha, dtype=self.dtype) if isinstance(other, Tensor) else value * alpha
-        xp.add(self.data, value, out=self.data, casting="unsafe")
+        xp.add(self.data, value, out=self.data)
         return self._bump_version()
 
     def sub_(self, other, alpha=1):
@@ -274,14 +274,14 @@ class Tensor:
         """self *= other, in place."""
         self._check_inplace("mul_")
         value = self._inplace_operand("mul_", other)
-        self.device.xp.multiply(self.data, value, out=self.data, casting="unsafe")
+        self.device.xp.multiply(self.data, value, out=self.data)
         return self._bump_version()
 
     def div_(self, other):
         """self /= other, in place."""
         self._check_inplace("div_")
         value = self._inplace_operand("div_", other)
-        self.device.xp.divide(self.data, value, out=self.data, casting="unsafe")
+        self.device.xp.divide(self.data, value, out=self.data)
         return self._bump_version()
 
     def fill_(self, value):
