@@ -80,6 +80,24 @@ def make_problem(batch, widths, seed):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def autograd_step(x, layers, layer, relu):
+    """Forward and backward of the MLP with an autograd library (tinygan or torch); returns the loss.
+
+    layer(h, weight, bias) computes one layer; every layer but the last is followed by relu.
+    """
+    for weight, bias in layers:
+        weight.grad = None
+        bias.grad = None
+    h = x
+    for index, (weight, bias) in enumerate(layers):
+        h = layer(h, weight, bias)
+        if index < len(layers) - 1:
+            h = relu(h)
+    loss = h.mean()
+    loss.backward()
+    return loss
+
+
 class TinyganMatmulMLP:
     """The MLP with tinygan tensors written as h @ W + b (three graph nodes a layer); backward by autograd."""
 
@@ -92,17 +110,7 @@ class TinyganMatmulMLP:
 
     def step(self):
         """One forward + backward; the gradients end up in each parameter's .grad."""
-        for weight, bias in self.layers:
-            weight.grad = None
-            bias.grad = None
-        h = self.x
-        last = len(self.layers) - 1
-        for index, (weight, bias) in enumerate(self.layers):
-            h = h @ weight + bias
-            if index < last:
-                h = h.relu()
-        self.loss = h.mean()
-        self.loss.backward()
+        self.loss = autograd_step(self.x, self.layers, lambda h, weight, bias: h @ weight + bias, tg.relu)
 
     def loss_value(self):
         return self.loss.item()
@@ -123,17 +131,7 @@ class TinyganMLP(TinyganMatmulMLP):
         super().__init__(x, [(w.T.copy(), b) for w, b in params])
 
     def step(self):
-        for weight, bias in self.layers:
-            weight.grad = None
-            bias.grad = None
-        h = self.x
-        last = len(self.layers) - 1
-        for index, (weight, bias) in enumerate(self.layers):
-            h = tg.linear(h, weight, bias)
-            if index < last:
-                h = h.relu()
-        self.loss = h.mean()
-        self.loss.backward()
+        self.loss = autograd_step(self.x, self.layers, tg.linear, tg.relu)
 
     def gradients(self):
         return [grad.T.copy() if index % 2 == 0 else grad
@@ -194,17 +192,7 @@ class TorchMLP:
 
     def step(self):
         """One forward + backward; the gradients end up in each parameter's .grad."""
-        for weight, bias in self.layers:
-            weight.grad = None
-            bias.grad = None
-        h = self.x
-        last = len(self.layers) - 1
-        for index, (weight, bias) in enumerate(self.layers):
-            h = torch.nn.functional.linear(h, weight, bias)
-            if index < last:
-                h = torch.relu(h)
-        self.loss = h.mean()
-        self.loss.backward()
+        self.loss = autograd_step(self.x, self.layers, torch.nn.functional.linear, torch.relu)
 
     def loss_value(self):
         return self.loss.item()

@@ -571,10 +571,7 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, a, axes, keepdims):
-        out = a.max(axis=axes, keepdims=keepdims)
-        ctx.axes = axes
-        ctx.save_for_backward(a, out)
-        return out
+        return _extremum_forward(ctx, a, a.max(axis=axes, keepdims=keepdims), axes)
 
     @staticmethod
     def backward(ctx, grad):
@@ -586,14 +583,17 @@ class Min(Function):
 
     @staticmethod
     def forward(ctx, a, axes, keepdims):
-        out = a.min(axis=axes, keepdims=keepdims)
-        ctx.axes = axes
-        ctx.save_for_backward(a, out)
-        return out
+        return _extremum_forward(ctx, a, a.min(axis=axes, keepdims=keepdims), axes)
 
     @staticmethod
     def backward(ctx, grad):
         return _extremum_backward(ctx, grad), None, None
+
+
+def _extremum_forward(ctx, a, out, axes):
+    ctx.axes = axes
+    ctx.save_for_backward(a, out)
+    return out
 
 
 def _extremum_backward(ctx, grad):
