@@ -773,3 +773,78 @@ def test_generator_on_another_device_than_asked_raises(device):
         pytest.skip("needs a second device")
     with pytest.raises(ValueError, match="generator is on cpu"):
         tg.randn(3, device=device, generator=tg.Generator(0))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cases found in review (each compared with what PyTorch does)
+# ---------------------------------------------------------------------------------------------------------------
+
+class CubeOnRawArrays(tg.Function):
+    """x**3 with a backward on raw arrays that keeps its input on ctx (not saved): once differentiable."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return x ** 3
+
+    @staticmethod
+    @tg.once_differentiable
+    def backward(ctx, grad):
+        return tg.Tensor(grad.data * 3 * ctx.x ** 2)
+
+
+def test_once_differentiable_raises_even_when_nothing_was_saved():
+    x = tg.tensor([2.0], dtype=tg.float64, requires_grad=True)
+    (gx,) = tg.grad(CubeOnRawArrays.apply(x).sum() + (x * x).sum(), [x], create_graph=True)
+    with pytest.raises(RuntimeError, match="CubeOnRawArrays is marked once_differentiable"):
+        tg.grad(gx.sum(), [x])
+
+
+def test_once_differentiable_first_derivative_is_unchanged():
+    x = tg.tensor([2.0], dtype=tg.float64, requires_grad=True)
+    (gx,) = tg.grad(CubeOnRawArrays.apply(x).sum(), [x], create_graph=True)
+    assert gx.item() == 12.0
+
+
+def test_a_detached_copy_saved_for_backward_stays_a_constant():
+    # x * x.detach(): d/dx = x.detach(), which does not depend on x, so the second derivative is 0.
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    (gx,) = tg.grad((x * x.detach()).sum(), [x], create_graph=True)
+    assert gx.requires_grad is False
+    np.testing.assert_array_equal(gx.numpy(), [1.0, 2.0])
+
+
+def test_an_indexing_copy_does_not_share_its_base_version_counter():
+    buffer = tg.randn(10, 2, generator=tg.Generator(0))
+    w = tg.randn(3, 2, generator=tg.Generator(1), requires_grad=True)
+    batch = buffer[tg.tensor([3, 7])]          # advanced indexing copies
+    loss = tg.linear(batch, w).sum()
+    buffer[0:1].fill_(0.0)                     # refreshing the buffer must not invalidate the graph
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), np.tile(batch.numpy().sum(axis=0), (3, 1)), rtol=1e-6)
+
+
+def test_a_slicing_view_still_shares_its_base_version_counter():
+    base = tg.tensor([1.0, 2.0, 3.0])
+    w = tg.tensor([1.0, 1.0], requires_grad=True)
+    y = (base[1:] * w).sum()
+    base.add_(1.0)
+    with pytest.raises(RuntimeError, match="changed by an in-place operation"):
+        y.backward()
+
+
+def test_create_graph_leaf_grads_own_their_memory():
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    b = tg.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward(create_graph=True)
+    assert a.grad is not b.grad and a.grad.data is not b.grad.data
+    with tg.no_grad():
+        a.grad.zero_()                        # writable, and b.grad is untouched
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_create_graph_leaf_grad_is_not_the_callers_gradient():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    g = tg.tensor([5.0, 6.0])
+    (x * 1.0).backward(g, create_graph=True)
+    assert x.grad.data is not g.data

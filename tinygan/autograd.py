@@ -23,6 +23,7 @@ gradgradcheck and Hessian-vector products need nothing special. Without ``create
 
 import functools
 
+from . import backend
 from .backend import as_array, is_array
 from .tensor import Tensor
 
@@ -154,7 +155,7 @@ class Context:
 
     # -- engine bookkeeping ---------------------------------------------------------------------------------
 
-    def _resolve_saved(self, args, raw_outs, out_tensors):
+    def _resolve_saved(self, args, arrays, raw_outs, out_tensors):
         """After forward: turn each saved array into (kind, value, version box, version at save time).
 
         ``raw_outs`` are the objects forward returned, so an output is recognised by identity even when numpy
@@ -165,8 +166,8 @@ class Context:
             entry = None
             if array is None:
                 entry = ("constant", None, None, 0)
-            for arg in args:
-                if isinstance(arg, Tensor) and arg.data is array:
+            for arg, passed in zip(args, arrays):
+                if passed is array and isinstance(arg, Tensor):
                     entry = ("input", arg, arg._version, arg._version[0])
                     break
             if entry is None:
@@ -217,12 +218,13 @@ class Function:
 
     ``apply`` takes tensors and plain Python values (axes, shapes, flags) in any order; forward gets arrays in
     place of the tensors and the plain values as they are. backward returns one gradient per forward argument
-    (None for plain values or inputs that need none), of the input's shape or broadcastable to it: the engine sums
-    a broadcast gradient back to the input's shape. forward may return a tuple of arrays for several outputs;
+    (None for plain values or inputs that need none), of the input's shape or of a shape the input was broadcast
+    to in forward: the engine sums such a gradient back to the input's shape. forward may return a tuple of arrays for several outputs;
     backward then receives one gradient per output (zeros for outputs that were not used).
 
-    Set ``is_view = True`` on an op whose output may share memory with its first input (reshape, transpose):
-    the two then share a version counter, so an in-place change through either is caught by backward.
+    Set ``is_view = True`` on an op whose output may share memory with its first input (reshape, transpose,
+    indexing): when it does, the two share a version counter, so an in-place change through either is caught by
+    backward.
     """
 
     is_view = False
@@ -241,8 +243,13 @@ class Function:
         tensors, arrays = [], []
         for arg in args:
             if isinstance(arg, Tensor):
+                data = arg.data
+                if tensors and _data_already_passed(arg, tensors):
+                    # x and x.detach() hold one array; forward gets a separate view of it for each, so that
+                    # save_for_backward (which matches arrays by identity) tells them apart.
+                    data = data.view()
                 tensors.append(arg)
-                arrays.append(arg.data)
+                arrays.append(data)
             else:
                 arrays.append(arg)
         for other in tensors[1:]:
@@ -263,17 +270,37 @@ class Function:
         raw_outs = (result,) if single else result
         out_arrays = [out if is_array(out) else as_array(out) for out in raw_outs]
         if record:
-            outs = _connect(ctx, args, raw_outs, out_arrays)
+            outs = _connect(ctx, args, arrays, raw_outs, out_arrays)
         else:
             # a view made outside the graph still shares its base's version counter
-            view_box = args[0]._version if cls.is_view else None
+            view_box = _shared_version(cls, args, out_arrays)
             outs = [Tensor._make(out, False, None, 0, view_box) for out in out_arrays]
         return outs[0] if single else tuple(outs)
 
 
-def _connect(ctx, args, raw_outs, out_arrays):
+def _data_already_passed(tensor, earlier):
+    """True if an earlier, different tensor argument holds the same array object."""
+    for other in earlier:
+        if other.data is tensor.data and other is not tensor:
+            return True
+    return False
+
+
+def _shared_version(function, args, out_arrays):
+    """The version counter a view op's output shares with its input, or None (a new counter).
+
+    Ops marked is_view may return a view (reshape of a contiguous tensor, basic slicing) or a copy (advanced
+    indexing, reshape of a transposed tensor). Only an output that really shares memory with the input shares
+    its counter: then an in-place change through either is seen by both, and copies raise no false alarm.
+    """
+    if not function.is_view or not backend.shares_memory(out_arrays[0], args[0].data):
+        return None
+    return args[0]._version
+
+
+def _connect(ctx, args, arrays, raw_outs, out_arrays):
     """Make the outputs of a recorded call and fill in the node: edges to the inputs, shapes, saved tensors."""
-    view_box = args[0]._version if ctx.function.is_view else None
+    view_box = _shared_version(ctx.function, args, out_arrays)
     outs = [Tensor._make(out, True, ctx, index, view_box) for index, out in enumerate(out_arrays)]
     edges, shapes, needs = [], [], []
     for arg in args:
@@ -295,7 +322,7 @@ def _connect(ctx, args, raw_outs, out_arrays):
     ctx.needs_input_grad = tuple(needs)
     ctx.output_meta = tuple([(out.shape, out.dtype) for out in out_arrays])
     if ctx._to_save is not None:
-        ctx._resolve_saved(args, raw_outs, outs)
+        ctx._resolve_saved(args, arrays, raw_outs, outs)
     return outs
 
 
@@ -306,15 +333,11 @@ def _raise_device_mismatch(function, tensors):
 
 
 class _OnceDifferentiableError(Function):
-    """Stands in for the gradient of a once-differentiable op when create_graph=True: raises if differentiated."""
+    """The graph node behind the gradients of a once-differentiable op under create_graph=True: its backward,
+    the second derivative, raises instead of returning wrong numbers."""
 
     @staticmethod
-    def forward(ctx, grad, op_name, *inputs):
-        ctx.op_name = op_name
-        return grad
-
-    @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, *grads):
         raise RuntimeError(
             f"{ctx.op_name} is marked once_differentiable: its backward is not written in differentiable ops, so "
             f"it has no second derivative. Do not differentiate through its gradient (create_graph=True), or "
@@ -325,8 +348,9 @@ def once_differentiable(backward):
     """Decorator for a Function's backward that is not itself differentiable (it works on raw arrays, say).
 
     The backward runs under no_grad. When a caller asks for create_graph=True, the gradients it returns are
-    wrapped so that differentiating them raises a RuntimeError naming the op, instead of silently returning
-    wrong (zero) second derivatives.
+    connected to the op's inputs and to the incoming gradients through a node whose backward raises a
+    RuntimeError naming the op, so differentiating them fails loudly instead of silently giving wrong
+    (missing) second derivatives.
     """
 
     @functools.wraps(backward)
@@ -338,14 +362,26 @@ def once_differentiable(backward):
             return results
         single = not isinstance(results, tuple)
         results = (results,) if single else results
-        upstream = [g for g in grads if isinstance(g, Tensor) and g.requires_grad]
-        if not ctx._freed:
-            upstream += [t for t in ctx.saved_tensors if isinstance(t, Tensor) and t.requires_grad]
-        if upstream:
-            results = tuple(None if r is None else _OnceDifferentiableError.apply(r, ctx.function.__name__,
-                                                                                  *upstream)
-                            for r in results)
-        return results[0] if single else results
+        edges = [edge for edge in ctx.next_edges if edge is not None]
+        for grad in grads:
+            if isinstance(grad, Tensor) and grad.requires_grad:
+                edges.append((grad, -1) if grad.grad_fn is None else (grad.grad_fn, grad.output_nr))
+        if not edges:
+            return results[0] if single else results
+        error_node = Context(_OnceDifferentiableError, True)
+        error_node.op_name = ctx.function.__name__
+        error_node.next_edges = tuple(edges)
+        error_node.input_shapes = (None,) * len(edges)
+        error_node.needs_input_grad = (True,) * len(edges)
+        error_node.output_meta = tuple((r.shape, r.dtype) for r in results if r is not None)
+        wrapped, index = [], 0
+        for result in results:
+            if result is None:
+                wrapped.append(None)
+                continue
+            wrapped.append(Tensor._make(result.data, True, error_node, index, None))
+            index += 1
+        return wrapped[0] if single else tuple(wrapped)
 
     return wrapper
 
@@ -529,12 +565,13 @@ def _add_to_leaf_grads(leaf_grads, create_graph, root_gradients):
     # in-place changes to it (clipping, zeroing) stay local; such arrays are copied, fresh ones kept as they are.
     handed_out = {id(g.data) for g in root_gradients}
     for leaf, grad in leaf_grads.values():
-        if not create_graph:
-            data = grad.data
-            if id(data) in handed_out or data.base is not None:
-                data = data.copy()
-            handed_out.add(id(data))
-            grad = Tensor._make(data, False, None, 0, None)
+        shared = id(grad.data) in handed_out or grad.data.base is not None
+        if create_graph:
+            if shared:
+                grad = grad.clone()  # a differentiable copy: the gradient stays in the graph
+        else:
+            grad = Tensor._make(grad.data.copy() if shared else grad.data, False, None, 0, None)
+        handed_out.add(id(grad.data))
         if leaf.grad is None:
             leaf.grad = grad
         elif create_graph:

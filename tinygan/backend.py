@@ -273,6 +273,11 @@ def as_array(value):
     return numpy.asarray(value)
 
 
+def shares_memory(a, b):
+    """True if two arrays may overlap in memory (a cheap bounds check, exact for views of one buffer)."""
+    return array_namespace(a).may_share_memory(a, b)
+
+
 def blas_ready(array):
     """``array``, or a compact copy when it has a zero stride (a broadcast view): BLAS matrix products fall back
     to a slow loop on zero-stride operands, and the copy of such a (usually tiny) view is cheap."""

@@ -197,7 +197,9 @@ class Tensor:
 
         gradient: dL/d(self), needed unless self has one element (then 1).
         retain_graph: keep the graph for another backward (defaults to create_graph).
-        create_graph: record the backward pass so the gradients can be differentiated again.
+        create_graph: record the backward pass so the gradients can be differentiated again. The leaves' .grad
+            then hold graphs that refer back to the leaves (a reference cycle, freed by Python's garbage
+            collector): prefer tg.grad(..., create_graph=True), which returns the gradients instead.
         """
         autograd.run_backward([self], [gradient], retain_graph, create_graph)
 
