@@ -998,3 +998,76 @@ def test_gradient_checks_catch_a_wrong_backward(device):
     x = leaf(np.array([0.5, -1.0, 2.0]), device)
     with pytest.raises(AssertionError, match="WrongSquare.*Jacobian mismatch"):
         check_gradients("WrongSquare", WrongSquare.apply, [x])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cases found in review (expected values are PyTorch's)
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_changing_a_where_condition_in_place_makes_backward_raise():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    condition = tg.tensor([True, False, True])
+    y = tg.where(condition, x, 0.0).sum()
+    condition.copy_(tg.tensor([False, False, False]))
+    with pytest.raises(RuntimeError, match="changed by an in-place operation"):
+        y.backward()
+
+
+def test_changing_an_index_tensor_in_place_makes_backward_raise():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    index = tg.tensor([0, 0])
+    y = x[index].sum()
+    index.fill_(2)
+    with pytest.raises(RuntimeError, match="changed by an in-place operation"):
+        y.backward()
+
+
+def test_pow_gradients_are_finite_at_zero():
+    x = tg.tensor([0.0, 1.0], dtype=tg.float64, requires_grad=True)
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+    exponent = tg.tensor(2.0, dtype=tg.float64, requires_grad=True)
+    (tg.tensor([0.0, 2.0], dtype=tg.float64) ** exponent).sum().backward()
+    np.testing.assert_allclose(exponent.grad.item(), 4 * np.log(2.0))  # 0 from the base 0, 2^2 log 2 from 2
+
+
+def test_mean_over_no_elements_has_an_empty_gradient():
+    x = tg.zeros(0, 3, requires_grad=True)
+    x.mean(axis=1).sum().backward()
+    assert x.grad.shape == (0, 3)
+
+
+def test_bool_divided_by_float64_stays_float64():
+    assert (tg.tensor([True, False]) / tg.tensor([2.0, 4.0], dtype=tg.float64)).dtype == tg.float64
+
+
+@pytest.mark.parametrize("name", ["exp", "log1p", "sqrt", "sin", "tanh", "sigmoid", "softplus", "mean", "var",
+                                  "norm", "logsumexp"])
+def test_real_functions_of_integer_tensors_give_the_default_float(name):
+    assert getattr(tg, name)(tg.arange(1, 4)).dtype == tg.float32
+
+
+def test_clamp_of_an_integer_tensor_to_a_fractional_bound_is_float32():
+    assert tg.clamp(tg.arange(3), 0.5).dtype == tg.float32
+    assert tg.clamp(tg.arange(3), 1).dtype == tg.int64
+
+
+def test_a_numpy_float64_scalar_keeps_its_dtype():
+    assert tg.tensor(np.float64(1.5)).dtype == tg.float64
+
+
+@pytest.mark.parametrize("call", [lambda t: t.sum(axis=0), lambda t: t.squeeze(0), lambda t: t.max(axis=-1),
+                                  lambda t: tg.concatenate([t, t])])
+def test_a_0d_tensor_has_no_axis_to_reduce_or_join(call):
+    with pytest.raises(ValueError, match="out of range"):
+        call(tg.tensor(1.0))
+
+
+def test_numpy_integers_are_accepted_as_axes():
+    x = tg.ones(2, 3)
+    assert x.sum(axis=np.int64(1)).shape == (2,)
+
+
+def test_comparing_a_tensor_with_none_answers():
+    assert (tg.ones(2) == None) is False  # noqa: E711 (what the test is about)
+    assert (tg.ones(2) != None) is True  # noqa: E711

@@ -310,3 +310,21 @@ def test_nondet_tol_accepts_small_non_determinism(monkeypatch):
 def test_non_zero_gradient_from_a_zero_cotangent_is_reported():
     with pytest.raises(GradcheckError, match="zero cotangent"):
         gradcheck(ConstantInBackward.apply, (leaf(X),))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cases found in review
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_a_nan_does_not_hide_a_wrong_backward():
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    nan = tg.tensor([float("nan")], dtype=tg.float64)
+    wrong = square_with_factor(2.5)
+    for fast in (False, True):
+        assert not gradcheck(lambda x: tg.concatenate([wrong(x), nan]), (x,), fast_mode=fast,
+                             raise_exception=False)
+
+
+def test_outputs_cut_from_the_graph_are_not_checked():
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    assert gradcheck(lambda x: (2 * x, (3 * x).detach()), (x,))

@@ -219,8 +219,8 @@ class Function:
     ``apply`` takes tensors and plain Python values (axes, shapes, flags) in any order; forward gets arrays in
     place of the tensors and the plain values as they are. backward returns one gradient per forward argument
     (None for plain values or inputs that need none), of the input's shape or of a shape the input was broadcast
-    to in forward: the engine sums such a gradient back to the input's shape. forward may return a tuple of arrays for several outputs;
-    backward then receives one gradient per output (zeros for outputs that were not used).
+    to in forward: the engine sums such a gradient back to the input's shape. forward may return a tuple of
+    arrays for several outputs; backward then receives one gradient per output (zeros for unused outputs).
 
     Set ``is_view = True`` on an op whose output may share memory with its first input (reshape, transpose,
     indexing): when it does, the two share a version counter, so an in-place change through either is caught by

@@ -210,10 +210,20 @@ def array_namespace(array):
 # ---------------------------------------------------------------------------------------------------------------
 
 def is_array(value):
-    """True for a numpy or cupy ndarray."""
+    """True for a numpy or cupy ndarray (a cupy array is recognised even before tinygan has imported cupy)."""
     if isinstance(value, numpy.ndarray):
         return True
-    return CUDA._xp is not None and isinstance(value, CUDA._xp.ndarray)
+    if CUDA._xp is None:
+        return type(value).__module__.split(".")[0] == "cupy" and hasattr(value, "shape")
+    return isinstance(value, CUDA._xp.ndarray)
+
+
+def scalar_array(like, value, dtype):
+    """A 0-d array holding ``value`` on ``like``'s device. On the GPU it is filled by a kernel, so a Python
+    number in an op (x * 2.0) costs no host-to-device copy and no synchronisation."""
+    if isinstance(like, numpy.ndarray):
+        return numpy.asarray(value, dtype=dtype)
+    return CUDA.xp.full((), value, dtype=dtype)
 
 
 def is_scalar(value):
@@ -231,6 +241,10 @@ def to_array(data, dtype=None, device=None):
         (as in PyTorch).
     The result is a fresh array unless ``data`` is already an array of the right dtype on the right device.
     """
+    if isinstance(data, numpy.generic):
+        data = numpy.asarray(data)  # a numpy scalar keeps its dtype, like a 0-d array
+    if device is None and is_array(data):
+        device = device_of(data)  # an array stays where it is unless a device is asked for
     device = as_device(device)
     xp = device.xp
     if is_array(data):

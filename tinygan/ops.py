@@ -10,6 +10,8 @@ arguments, turn Python numbers into tensors of the other operand's dtype, and ca
 """
 
 import builtins
+import numbers
+import operator
 
 from . import backend
 from .autograd import Function
@@ -99,7 +101,12 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """out = a ** b;  dL/da = g * b * a^(b-1),  dL/db = g * out * log(a)  (only asked for when b needs it)."""
+    """out = a ** b;  dL/da = g * b * a^(b-1),  dL/db = g * out * log(a)  (only asked for when b needs it).
+
+    At a = 0 the formulas can read 0 * inf: the limits are used instead, as PyTorch does. dL/da is 0 where
+    a = b = 0 (a^0 is constant), and dL/db is 0 where a = 0 (out is 0 there for b > 0). They are computed from a
+    with those entries replaced by 1, so neither the result nor its own derivative meets a NaN.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -110,8 +117,13 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        grad_a = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        grad_b = grad * out * log(a) if ctx.needs_input_grad[1] else None
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            # 0 ** -1 where a = b = 0; the term is multiplied by b = 0 there, so a can be replaced by 1
+            a_safe = where(_constant((a.data == 0) & (b.data == 0)), 1.0, a)
+            grad_a = grad * b * a_safe ** (b - 1)
+        if ctx.needs_input_grad[1]:
+            grad_b = grad * out * log(where(_constant(a.data == 0), 1.0, a))
         return grad_a, grad_b
 
 
@@ -503,12 +515,12 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, condition, a, b):
-        ctx.condition = condition
+        ctx.save_for_backward(condition)  # saved so that changing the condition in place before backward is caught
         return _xp(a).where(condition, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        condition = _constant(ctx.condition)
+        (condition,) = ctx.saved_tensors
         return (None,
                 where(condition, grad, 0.0) if ctx.needs_input_grad[1] else None,
                 where(condition, 0.0, grad) if ctx.needs_input_grad[2] else None)
@@ -558,10 +570,14 @@ class Mean(Function):
         total = a.sum(axis=axes, keepdims=keepdims)  # sum / n: numpy's own mean, without its dispatch cost
         ctx.axes = axes
         ctx.count = a.size // total.size if total.size else 0
-        return total / ctx.count if ctx.count else total * _xp(a).nan
+        if ctx.count == 0:
+            return total * _xp(a).nan  # the mean of no numbers is NaN, as in numpy (without its warning)
+        return total / ctx.count
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.count == 0:  # the input has no elements, so neither has its gradient
+            return _expand_reduced(grad, ctx.input_shapes[0], ctx.axes), None, None
         # scaling after spreading gives a compact array (a broadcast view would slow a following matmul)
         return _expand_reduced(grad, ctx.input_shapes[0], ctx.axes) * (1.0 / ctx.count), None, None
 
@@ -711,13 +727,16 @@ class GetItem(Function):
     is_view = True
 
     @staticmethod
-    def forward(ctx, a, key):
+    def forward(ctx, a, key, *index_arrays):
         ctx.key = key
+        # The index tensors are passed and saved only so that changing one in place before backward is caught.
+        ctx.save_for_backward(*index_arrays)
         return a[key]
 
     @staticmethod
     def backward(ctx, grad):
-        return IndexAdd.apply(grad, ctx.input_shapes[0], ctx.key), None
+        ctx.saved_tensors  # checks the index tensors were not changed in place
+        return (IndexAdd.apply(grad, ctx.input_shapes[0], ctx.key), None) + (None,) * (len(ctx.next_edges) - 2)
 
 
 class IndexAdd(Function):
@@ -825,7 +844,7 @@ def _scalar_as_tensor(value, like):
     dtype = like.data.dtype
     if isinstance(value, float) and not backend.is_floating(dtype):
         dtype = backend.get_default_dtype()
-    return _constant(like.device.xp.asarray(value, dtype=dtype))
+    return _constant(backend.scalar_array(like.data, value, dtype))
 
 
 def _as_operand(op_name, value, like):
@@ -898,8 +917,8 @@ def mul(a, b):
 def div(a, b):
     """a / b elementwise (true division: integer tensors give the default float dtype)."""
     a, b = _binary_operands("div", a, b)
-    if not backend.is_floating(a.dtype):
-        a, b = cast(a, backend.get_default_dtype()), cast(b, backend.get_default_dtype())
+    if not backend.is_floating(a.dtype) and not backend.is_floating(b.dtype):
+        a, b = _as_float(a), _as_float(b)
     return _apply_binary(Div, "div", a, b)
 
 
@@ -946,9 +965,15 @@ def linear(x, weight, bias=None):
     return Linear.apply(x, weight, bias)
 
 
+def _as_float(a):
+    """An integer or bool tensor converted to the default float dtype (float tensors are returned as they are):
+    functions such as exp are real-valued, and numpy would otherwise compute them in float64."""
+    return a if backend.is_floating(a.data.dtype) else cast(a, backend.get_default_dtype())
+
+
 def _unary(function):
     def op(a):
-        return function.apply(a if isinstance(a, Tensor) else Tensor(a))
+        return function.apply(_as_float(a if isinstance(a, Tensor) else Tensor(a)))
     op.__name__ = function.__name__.lower()
     op.__doc__ = function.__doc__
     return op
@@ -980,9 +1005,12 @@ def clamp(a, min=None, max=None):
     for bound in (min, max):
         if bound is not None and not backend.is_scalar(bound):
             raise TypeError(f"clamp: bounds must be numbers, got {type(bound).__name__}")
-    # Python floats, so a numpy float64 bound cannot promote a float32 tensor
-    low = None if min is None else float(min)
-    high = None if max is None else float(max)
+    if builtins.any(bound is not None and not _is_integer(bound) for bound in (min, max)):
+        a = _as_float(a)  # an integer tensor clamped to a fractional bound becomes the default float dtype
+    # Python numbers of the tensor's kind, so a numpy float64 bound cannot promote a float32 tensor
+    to_number = float if backend.is_floating(a.dtype) else int
+    low = None if min is None else to_number(min)
+    high = None if max is None else to_number(max)
     return Clamp.apply(a, low, high)
 
 
@@ -1001,11 +1029,15 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """a where condition is True, else b; condition is a bool tensor (no gradient flows to it)."""
-    condition_array = condition.data if isinstance(condition, Tensor) else condition
-    if not backend.is_array(condition_array) or condition_array.dtype != backend.bool_:
+    if not isinstance(condition, Tensor):
+        condition = _constant(condition) if backend.is_array(condition) else None
+    if condition is None or condition.dtype != backend.bool_:
         raise TypeError("where: the condition must be a bool tensor, e.g. x > 0")
     a, b = _binary_operands("where", a, b)
-    return Where.apply(condition_array, a, b)
+    if condition.device != a.device:
+        raise ValueError(f"where: the condition is on {condition.device} but the values are on {a.device}; move "
+                         f"them to one device first")
+    return Where.apply(condition, a, b)
 
 
 def _normalize_axes(op_name, axis, ndim):
@@ -1014,15 +1046,21 @@ def _normalize_axes(op_name, axis, ndim):
         return None
     if type(axis) is int and 0 <= axis < ndim:  # the common case, already normal
         return (axis,)
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if _is_integer(axis) else tuple(axis)
     normalized = []
     for one in axes:
-        if not isinstance(one, int) or not -ndim <= one < builtins.max(ndim, 1):
-            raise ValueError(f"{op_name}: axis {one} is out of range for a tensor with {ndim} axes")
-        normalized.append(one % builtins.max(ndim, 1))
+        if not _is_integer(one) or not -ndim <= one < ndim:
+            raise ValueError(f"{op_name}: axis {one!r} is out of range for a tensor with {ndim} axes"
+                             + (" (a 0-d tensor has no axes: use axis=None)" if ndim == 0 else ""))
+        normalized.append(operator.index(one) % ndim)
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op_name}: axis {axis} repeats an axis")
     return tuple(sorted(normalized))
+
+
+def _is_integer(value):
+    """True for Python and numpy integers (not bools)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def sum(a, axis=None, keepdims=False):
@@ -1032,12 +1070,13 @@ def sum(a, axis=None, keepdims=False):
 
 def mean(a, axis=None, keepdims=False):
     """Mean over ``axis`` (None: all; an int or a tuple), as numpy.mean."""
-    return Mean.apply(a, _normalize_axes("mean", axis, a.ndim), keepdims)
+    return Mean.apply(_as_float(a), _normalize_axes("mean", axis, a.ndim), keepdims)
 
 
 def var(a, axis=None, ddof=0, keepdims=False):
     """Variance over ``axis``: sum((a - mean)^2) / (n - ddof). ddof=0 is the population variance (NumPy's
     default; PyTorch's default is ddof=1)."""
+    a = _as_float(a)
     axes = _normalize_axes("var", axis, a.ndim)
     count = a.size if axes is None else _product(a.shape[i] for i in axes)
     centered = a - mean(a, axes, keepdims=True)
@@ -1062,6 +1101,7 @@ def min(a, axis=None, keepdims=False):
 def logsumexp(a, axis=None, keepdims=False):
     """log(sum(exp(a))) over ``axis``, computed as m + log(sum(exp(a - m))) with m the max, so it never
     overflows. m is held constant: the result does not depend on it, so its gradient through m is zero."""
+    a = _as_float(a)
     axes = _normalize_axes("logsumexp", axis, a.ndim)
     shift = max(a, axes, keepdims=True).detach()
     shift = where(_constant(a.device.xp.isfinite(shift.data)), shift, 0.0)
@@ -1072,7 +1112,7 @@ def logsumexp(a, axis=None, keepdims=False):
 
 def norm(a, axis=None, keepdims=False):
     """The 2-norm sqrt(sum(a^2)) over ``axis`` (None: all elements), with a finite gradient (0) at a = 0."""
-    return Norm.apply(a, _normalize_axes("norm", axis, a.ndim), keepdims)
+    return Norm.apply(_as_float(a), _normalize_axes("norm", axis, a.ndim), keepdims)
 
 
 def _product(values):
@@ -1207,9 +1247,11 @@ def _index_key(a, key):
 
 def getitem(a, key):
     """a[key] with NumPy indexing; the gradient is added back at the indexed positions."""
+    parts = key if isinstance(key, tuple) else (key,)
+    index_tensors = [part for part in parts if isinstance(part, Tensor) and part.device == a.device]
     key = _index_key(a, key)
     try:
-        return GetItem.apply(a, key)
+        return GetItem.apply(a, key, *index_tensors)
     except IndexError as error:
         raise IndexError(f"getitem: index {key!r} does not fit a tensor of shape {tuple(a.shape)}: {error}") \
             from None

@@ -369,9 +369,13 @@ class Tensor:
         return ops.greater_equal(self, other)
 
     def __eq__(self, other):
+        if other is None:  # so that `t.grad == None` answers instead of raising (prefer `is None`)
+            return False
         return ops.equal(self, other)
 
     def __ne__(self, other):
+        if other is None:
+            return True
         return ops.not_equal(self, other)
 
     def __invert__(self):

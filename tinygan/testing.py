@@ -34,8 +34,19 @@ def _as_tuple(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-def _float_outputs(outputs):
-    return [out for out in outputs if isinstance(out, Tensor) and backend.is_floating(out.dtype)]
+def _checked_positions(outputs):
+    """Which of fn's outputs gradcheck compares: the float tensors that require grad (as in PyTorch: an output
+    cut from the graph, by detach() say, has no gradient to check)."""
+    return [i for i, out in enumerate(outputs) if isinstance(out, Tensor) and backend.is_floating(out.dtype)
+            and out.requires_grad]
+
+
+def _mismatch(xp, analytical, numerical, atol, rtol):
+    """Where |analytical - numerical| > atol + rtol |numerical|, a NaN on one side counting as a mismatch
+    (NaN on both sides counts as agreement)."""
+    error = xp.abs(analytical - numerical)
+    both_nan = xp.isnan(analytical) & xp.isnan(numerical)
+    return ~(error <= atol + rtol * xp.abs(numerical)) & ~both_nan, error
 
 
 def _multi_index(flat_index, shape):
@@ -72,19 +83,19 @@ def _backward_products(outputs, diff_inputs, cotangents):
             for g, t in zip(grads, diff_inputs)]
 
 
-def _evaluate(fn, inputs):
-    """The float outputs of fn, as float64 arrays (flattened), for finite differences."""
-    outputs = _float_outputs(_as_tuple(fn(*inputs)))
-    return [out.data.astype(backend.float64).reshape(-1) for out in outputs]
+def _evaluate(fn, inputs, positions):
+    """fn's outputs at ``positions``, as flat float64 arrays, for finite differences."""
+    outputs = _as_tuple(fn(*inputs))
+    return [outputs[i].data.astype(backend.float64).reshape(-1) for i in positions]
 
 
-def _numerical_column(fn, inputs, tensor, index, step):
+def _numerical_column(fn, inputs, positions, tensor, index, step):
     """d(outputs)/d(tensor[index]) by central differences, as one flat float64 array per output."""
     original = tensor.data[index].copy()
     tensor.data[index] = original + step
-    plus = _evaluate(fn, inputs)
+    plus = _evaluate(fn, inputs, positions)
     tensor.data[index] = original - step
-    minus = _evaluate(fn, inputs)
+    minus = _evaluate(fn, inputs, positions)
     tensor.data[index] = original
     return [(p - m) / (2 * step) for p, m in zip(plus, minus)]
 
@@ -115,9 +126,11 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, no
     if any(t.dtype != backend.float64 for t in diff_inputs):
         warnings.warn("gradcheck: some inputs are not float64; finite differences in float32 are dominated by "
                       "rounding, so expect false failures. Use .double() inputs.", UserWarning, stacklevel=2)
-    outputs = _float_outputs(_as_tuple(fn(*inputs)))
-    if not outputs:
-        raise ValueError(f"gradcheck: {fn_name} returned no floating-point tensor to check")
+    all_outputs = _as_tuple(fn(*inputs))
+    positions = _checked_positions(all_outputs)
+    if not positions:
+        raise ValueError(f"gradcheck: {fn_name} returned no floating-point tensor that requires grad to check")
+    outputs = [all_outputs[i] for i in positions]
     device = diff_inputs[0].device
     generator = backend.Generator(0, device)
 
@@ -128,8 +141,9 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, no
         return False
     second = _backward_products(outputs, diff_inputs, random_v)
     for position, (g1, g2) in enumerate(zip(first, second)):
-        difference = float(device.xp.max(device.xp.abs(g1.data - g2.data))) if g1.size else 0.0
-        if difference > nondet_tol:
+        mismatch, error = _mismatch(device.xp, g1.data, g2.data, nondet_tol, 0.0)
+        if g1.size and bool(mismatch.any()):
+            difference = float(error[mismatch].max())  # nan when one pass gave NaN where the other did not
             return _fail(f"{fn_name}: two backward passes with the same cotangent gave gradients for input "
                          f"{position} that differ by {difference:.3g} (allowed {nondet_tol}); backward is not "
                          f"deterministic", raise_exception)
@@ -140,11 +154,12 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, no
                          raise_exception)
 
     if fast_mode:
-        return _fast_check(fn, fn_name, inputs, outputs, diff_inputs, generator, eps, atol, rtol, raise_exception)
-    return _full_check(fn, fn_name, inputs, outputs, diff_inputs, eps, atol, rtol, raise_exception)
+        return _fast_check(fn, fn_name, inputs, positions, outputs, diff_inputs, generator, eps, atol, rtol,
+                           raise_exception)
+    return _full_check(fn, fn_name, inputs, positions, outputs, diff_inputs, eps, atol, rtol, raise_exception)
 
 
-def _full_check(fn, fn_name, inputs, outputs, diff_inputs, eps, atol, rtol, raise_exception):
+def _full_check(fn, fn_name, inputs, positions, outputs, diff_inputs, eps, atol, rtol, raise_exception):
     """Compare every entry of the Jacobian: one backward per output element, two forwards per input element."""
     xp = diff_inputs[0].device.xp
     # analytical[o][i][k, l] = d(output o, element k)/d(input i, element l): row k comes from the backward
@@ -161,16 +176,17 @@ def _full_check(fn, fn_name, inputs, outputs, diff_inputs, eps, atol, rtol, rais
 
     # The forward passes record a graph (no no_grad here): fn may itself call tg.grad, as gradgradcheck's does.
     for in_position, tensor in enumerate(diff_inputs):
-        columns = [_numerical_column(fn, inputs, tensor, _multi_index(element, tensor.shape), eps)
+        columns = [_numerical_column(fn, inputs, positions, tensor, _multi_index(element, tensor.shape), eps)
                    for element in range(tensor.size)]
         for out_position, out in enumerate(outputs):
             numerical = (xp.stack([column[out_position] for column in columns], axis=1) if columns
                          else xp.zeros((out.size, 0)))
             jacobian = analytical[out_position][in_position]
-            error = xp.abs(jacobian - numerical)
-            excess = error - (atol + rtol * xp.abs(numerical))
-            if excess.size and float(excess.max()) > 0:
-                k, element = divmod(int(excess.argmax()), tensor.size)
+            mismatch, error = _mismatch(xp, jacobian, numerical, atol, rtol)
+            if mismatch.size and bool(mismatch.any()):
+                # report the worst entry: the largest excess over the tolerance, a NaN counting as the largest
+                excess = xp.nan_to_num(error - (atol + rtol * xp.abs(numerical)), nan=xp.inf)
+                k, element = divmod(int(xp.where(mismatch, excess, -xp.inf).argmax()), tensor.size)
                 return _fail(
                     f"{fn_name}: Jacobian mismatch for output {out_position} with respect to differentiable input "
                     f"{in_position}, at output element {_multi_index(k, out.shape)} and input element "
@@ -181,7 +197,8 @@ def _full_check(fn, fn_name, inputs, outputs, diff_inputs, eps, atol, rtol, rais
     return True
 
 
-def _fast_check(fn, fn_name, inputs, outputs, diff_inputs, generator, eps, atol, rtol, raise_exception):
+def _fast_check(fn, fn_name, inputs, positions, outputs, diff_inputs, generator, eps, atol, rtol,
+                raise_exception):
     """Compare v^T J u from backward with the directional finite difference of v^T f along u."""
     xp = diff_inputs[0].device.xp
     u = [generator.normal(t.shape, backend.float64) for t in diff_inputs]
@@ -194,14 +211,15 @@ def _fast_check(fn, fn_name, inputs, outputs, diff_inputs, generator, eps, atol,
     def v_dot_f(sign):
         for t, original, ui in zip(diff_inputs, originals, u):
             t.data[...] = (original + sign * eps * ui).astype(t.dtype)
-        values = _evaluate(fn, inputs)
+        values = _evaluate(fn, inputs, positions)
         return sum(float(xp.sum(val * vi.data.astype(backend.float64).reshape(-1))) for val, vi in zip(values, v))
 
     numerical = (v_dot_f(+1) - v_dot_f(-1)) / (2 * eps)
     for t, original in zip(diff_inputs, originals):
         t.data[...] = original
     error = abs(analytical - numerical)
-    if error > atol + rtol * abs(numerical):
+    both_nan = analytical != analytical and numerical != numerical
+    if not (error <= atol + rtol * abs(numerical)) and not both_nan:  # "not <=" so that a NaN fails
         return _fail(f"{fn_name}: fast gradcheck mismatch: v^T J u from backward is {analytical:.8g}, by finite "
                      f"differences {numerical:.8g}, error {error:.3g} > atol + rtol * |numerical| = "
                      f"{atol + rtol * abs(numerical):.3g}. Run with fast_mode=False to locate the element.",
@@ -225,8 +243,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e
     if not gradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, nondet_tol=nondet_tol,
                      raise_exception=raise_exception):
         return False
-    outputs = _float_outputs(_as_tuple(fn(*inputs)))
-    diff_outputs = [out for out in outputs if out.requires_grad]
+    outputs = _as_tuple(fn(*inputs))
+    diff_outputs = [outputs[i] for i in _checked_positions(outputs)]
     if grad_outputs is None:
         generator = backend.Generator(1, diff_outputs[0].device if diff_outputs else backend.CPU)
         grad_outputs = [tensor_from_array(generator.normal(out.shape, out.dtype), requires_grad=True)
@@ -239,7 +257,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e
 
     def first_derivative(*args):
         these_inputs, these_grad_outputs = args[:count], args[count:]
-        outs = [out for out in _float_outputs(_as_tuple(fn(*these_inputs))) if out.requires_grad]
+        outs = _as_tuple(fn(*these_inputs))
+        outs = [outs[i] for i in _checked_positions(outs)]
         diff = [t for t in these_inputs if isinstance(t, Tensor) and t.requires_grad]
         grads = autograd_grad(outs, diff, list(these_grad_outputs), create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
