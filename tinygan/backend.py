@@ -320,12 +320,9 @@ def format_array(array):
 
 
 def scatter_add(target, index, values):
-    """target[index] += values, adding every value even when ``index`` repeats a position (numpy.add.at)."""
-    if isinstance(target, numpy.ndarray):
-        numpy.add.at(target, index, values)
-    else:
-        import cupyx
-        cupyx.scatter_add(target, index, values)
+    """target[index] += values, adding every value even when ``index`` repeats a position (numpy.add.at; CuPy has
+    the same ufunc method, which it recommends over the older cupyx.scatter_add)."""
+    array_namespace(target).add.at(target, index, values)
 
 
 def has_advanced_index(key):
