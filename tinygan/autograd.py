@@ -419,7 +419,7 @@ def _check_gradient(root, gradient):
                 f"backward: the output has shape {tuple(root.shape)}; a gradient can be created implicitly only "
                 f"for a single-element output. Pass gradient= (a tensor of shape {tuple(root.shape)}), or "
                 f"reduce the output first, e.g. out.sum().backward().")
-        return Tensor._make(root.device.xp.ones_like(root.data), False, None, 0, None)
+        return Tensor._make(backend.array_namespace(root.data).ones_like(root.data), False, None, 0, None)
     if not isinstance(gradient, Tensor):
         from .tensor import tensor as make_tensor
         gradient = make_tensor(gradient, dtype=root.dtype, device=root.device)
@@ -504,11 +504,8 @@ def run_backward(outputs, gradients, retain_graph, create_graph, inputs=None, al
 
 def _run_node(node, grads, node_grads, leaf_grads):
     """Call one node's backward and pass each input gradient on to the node (or leaf) that made that input."""
-    for index, grad in enumerate(grads):
-        if grad is None:  # an output of a multi-output op that nothing used
-            shape, dtype = node.output_meta[index]
-            xp = _device_of_node(node, grads).xp
-            grads[index] = Tensor._make(xp.zeros(shape, dtype=dtype), False, None, 0, None)
+    if len(grads) > 1:
+        _fill_unused_outputs(node, grads)
     input_grads = node.function.backward(node, *grads)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
@@ -534,12 +531,13 @@ def _run_node(node, grads, node_grads, leaf_grads):
             buffer[output_index] = _accumulate(buffer[output_index], grad)
 
 
-def _device_of_node(node, grads):
-    for grad in grads:
-        if grad is not None:
-            return grad.device
-    from .backend import CPU
-    return CPU
+def _fill_unused_outputs(node, grads):
+    """Zeros for the outputs of a multi-output node that nothing used, so its backward gets a full set."""
+    used = next(grad for grad in grads if grad is not None)
+    for index, grad in enumerate(grads):
+        if grad is None:
+            shape, dtype = node.output_meta[index]
+            grads[index] = Tensor._make(used.device.xp.zeros(shape, dtype=dtype), False, None, 0, None)
 
 
 def _nodes_leading_to(order, inputs, captured):
@@ -569,8 +567,10 @@ def _add_to_leaf_grads(leaf_grads, create_graph, root_gradients):
         if create_graph:
             if shared:
                 grad = grad.clone()  # a differentiable copy: the gradient stays in the graph
-        else:
-            grad = Tensor._make(grad.data.copy() if shared else grad.data, False, None, 0, None)
+        elif shared:
+            grad = Tensor._make(grad.data.copy(), False, None, 0, None)
+        elif grad.requires_grad:
+            grad = grad.detach()
         handed_out.add(id(grad.data))
         if leaf.grad is None:
             leaf.grad = grad

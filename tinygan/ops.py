@@ -576,10 +576,13 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.count == 0:  # the input has no elements, so neither has its gradient
-            return _expand_reduced(grad, ctx.input_shapes[0], ctx.axes), None, None
-        # scaling after spreading gives a compact array (a broadcast view would slow a following matmul)
-        return _expand_reduced(grad, ctx.input_shapes[0], ctx.axes) * (1.0 / ctx.count), None, None
+        # g (in keepdims form) times a constant array of 1/n with the input's shape: one op, and broadcasting
+        # does the spreading. The result is a compact array, which keeps a following matmul on its fast path.
+        in_shape = ctx.input_shapes[0]
+        if not (ctx.axes is None or ctx.axes == tuple(range(len(ctx.axes)))):
+            grad = grad.reshape(_kept_shape(in_shape, ctx.axes))
+        scale = 1.0 / ctx.count if ctx.count else 0.0  # count 0: the input has no elements
+        return grad * _constant(_xp(grad.data).full(in_shape, scale, dtype=grad.dtype)), None, None
 
 
 class Max(Function):
