@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygan as tg
+from user_functions import square_with_factor
 from tinygan.tensor import tensor_from_array
 from tinygan.testing import GradcheckError, gradgradcheck
 
@@ -984,20 +985,11 @@ def test_non_contiguous_leaves_really_are_non_contiguous(device, shape):
 def test_gradient_checks_catch_a_wrong_backward(device):
     """check_gradients fails on an op whose backward is wrong (so passing tests mean something)."""
 
-    class WrongSquare(tg.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad * x  # should be 2 * grad * x
-
+    wrong_square = square_with_factor(0.5, name="WrongSquare")  # should be 2 * grad * x, gives grad * x
     x = leaf(np.array([0.5, -1.0, 2.0]), device)
+
     with pytest.raises(AssertionError, match="WrongSquare.*Jacobian mismatch"):
-        check_gradients("WrongSquare", WrongSquare.apply, [x])
+        check_gradients("WrongSquare", wrong_square, [x])
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tinygan as tg
+from user_functions import square_with_factor
 from tinygan.testing import GradcheckError, gradcheck, gradgradcheck
 
 
@@ -18,22 +19,6 @@ Y = [1.1, 0.4, -0.9]
 # ---------------------------------------------------------------------------------------------------------------
 # deliberately wrong (and right) Functions
 # ---------------------------------------------------------------------------------------------------------------
-
-def square_with_factor(factor):
-    """x**2 whose backward is off by ``factor`` (1 is correct)."""
-
-    class ScaledSquare(tg.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad * 2 * x * factor
-
-    return ScaledSquare.apply
 
 
 class MulMissingTerm(tg.Function):
