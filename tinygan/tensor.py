@@ -264,7 +264,7 @@ class Tensor:
         value = self._inplace_operand("add_", other)
         xp = self.device.xp
         if alpha != 1:
-            value = xp.multiply(value, alpha, dtype=self.dtype) if isinstance(other, Tensor) else value * alpha
+            value = value * _like_self(self, alpha)
         xp.add(self.data, value, out=self.data)
         return self._bump_version()
 
@@ -284,6 +284,26 @@ class Tensor:
         self._check_inplace("div_")
         value = self._inplace_operand("div_", other)
         self.device.xp.divide(self.data, value, out=self.data)
+        return self._bump_version()
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        """self += value * tensor1 * tensor2, in place (Adam's second-moment update)."""
+        self._check_inplace("addcmul_")
+        product = self._inplace_operand("addcmul_", tensor1) * self._inplace_operand("addcmul_", tensor2)
+        self.device.xp.add(self.data, product * _like_self(self, value), out=self.data)
+        return self._bump_version()
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        """self += value * tensor1 / tensor2, in place (Adam's and RMSprop's parameter update)."""
+        self._check_inplace("addcdiv_")
+        quotient = self._inplace_operand("addcdiv_", tensor1) / self._inplace_operand("addcdiv_", tensor2)
+        self.device.xp.add(self.data, quotient * _like_self(self, value), out=self.data)
+        return self._bump_version()
+
+    def clamp_(self, min=None, max=None):
+        """Limit every element to [min, max], in place (WGAN weight clipping)."""
+        self._check_inplace("clamp_")
+        self.device.xp.clip(self.data, min, max, out=self.data)
         return self._bump_version()
 
     def fill_(self, value):
@@ -563,6 +583,11 @@ class Tensor:
 
     def flatten(self, start_dim=0, end_dim=-1):
         return ops.flatten(self, start_dim, end_dim)
+
+
+def _like_self(tensor, value):
+    """A Python number as a scalar of the tensor's dtype, so in-place arithmetic cannot promote it."""
+    return tensor.data.dtype.type(value) if backend.is_scalar(value) else value
 
 
 def _shape_arg(args):
