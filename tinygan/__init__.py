@@ -15,10 +15,11 @@ from .tensor import (Tensor, arange, eye, full, full_like, linspace, ones, ones_
                      tensor, zeros, zeros_like)
 
 from . import backend, testing  # noqa: E402
+from . import init, nn  # noqa: E402
 from .autograd import Context, Function, enable_grad, grad, graph, is_grad_enabled, no_grad, once_differentiable
 from .backend import (CPU, Device, Generator, bool_, float32, float64, get_default_device, get_default_dtype,
                       int32, int64, manual_seed, set_default_device, set_default_dtype)
-from .ops import (abs, add, all, any, argmax, argmin, broadcast_to, cast, cat, clamp, clip, clone, concatenate,
+from .ops import (abs, elu, add, all, any, argmax, argmin, broadcast_to, cast, cat, clamp, clip, clone, concatenate,
                   cos, div, equal, exp, expand, expand_dims, flatten, getitem, greater, greater_equal, isfinite,
                   isnan, leaky_relu, less, less_equal, linear, log, log1p, logical_and, logical_not, logical_or,
                   logsigmoid, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, norm, not_equal,

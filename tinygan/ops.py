@@ -996,6 +996,16 @@ logsigmoid = _unary(LogSigmoid)
 relu = _unary(ReLU)
 
 
+def elu(a, alpha=1.0):
+    """a if a > 0 else alpha * (exp(a) - 1), built from where and exp (so it is differentiable to any order).
+
+    exp is taken of min(a, 0) so the branch that where() discards never overflows for large a.
+    """
+    a = _as_float(a if isinstance(a, Tensor) else Tensor(a))
+    negative_part = (exp(minimum(a, 0.0)) - 1) * alpha
+    return where(a > 0, a, negative_part)
+
+
 def leaky_relu(a, negative_slope=0.01):
     """a if a > 0 else negative_slope * a (PyTorch's default slope 0.01; GANs often use 0.2)."""
     return LeakyReLU.apply(a, float(negative_slope))

@@ -465,6 +465,9 @@ class Tensor:
     def leaky_relu(self, negative_slope=0.01):
         return ops.leaky_relu(self, negative_slope)
 
+    def elu(self, alpha=1.0):
+        return ops.elu(self, alpha)
+
     def softplus(self):
         return ops.softplus(self)
 
