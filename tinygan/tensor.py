@@ -275,14 +275,14 @@ class Tensor:
     def mul_(self, other):
         """self *= other, in place."""
         self._check_inplace("mul_")
-        value = self._inplace_operand("mul_", other)
+        value = _like_self(self, self._inplace_operand("mul_", other))
         self.device.xp.multiply(self.data, value, out=self.data)
         return self._bump_version()
 
     def div_(self, other):
         """self /= other, in place."""
         self._check_inplace("div_")
-        value = self._inplace_operand("div_", other)
+        value = _like_self(self, self._inplace_operand("div_", other))
         self.device.xp.divide(self.data, value, out=self.data)
         return self._bump_version()
 
