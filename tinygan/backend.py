@@ -394,3 +394,28 @@ def manual_seed(seed):
     global _default_seed
     _default_seed = seed
     _default_generators.clear()
+
+
+# --- bytes <-> arrays, for checkpoints ---
+# tinygan/serialization.py writes and reads safetensors files; these two helpers are its only contact with numpy.
+# Checkpoint bytes are little-endian and row-major (C order), whatever the machine, as safetensors requires.
+
+def array_to_bytes(array):
+    """The raw bytes of a numpy or cupy array: little-endian, row-major (copied to the host from the GPU)."""
+    host = to_host(array)
+    return host.astype(host.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
+
+
+def array_from_bytes(buffer, dtype, shape, device=None):
+    """A new array of ``dtype`` and ``shape`` on ``device`` from little-endian, row-major bytes.
+
+    ``len(buffer)`` must be exactly ``prod(shape) * dtype.itemsize`` (the caller checks it). The array owns its
+    memory and is writable. Bools are read as bytes and compared with 0, so a foreign file's byte 2 reads as
+    True instead of making an invalid numpy bool.
+    """
+    dtype = as_dtype(dtype)
+    if dtype == bool_:
+        host = numpy.frombuffer(buffer, dtype=numpy.uint8) != 0
+    else:
+        host = numpy.frombuffer(buffer, dtype=dtype.newbyteorder("<")).astype(dtype)  # astype: an owned copy
+    return to_array(host.reshape(tuple(shape)), dtype, device)

@@ -46,9 +46,10 @@ def _fans(target):
 
 def calculate_gain(nonlinearity, param=None):
     """The gain that keeps activations' variance steady through a nonlinearity (PyTorch's values):
-    linear/identity/sigmoid 1, tanh 5/3, relu sqrt(2), leaky_relu sqrt(2 / (1 + slope^2)) (slope 0.01 unless
+    linear/conv/sigmoid 1, tanh 5/3, relu sqrt(2), leaky_relu sqrt(2 / (1 + slope^2)) (slope 0.01 unless
     given), selu 3/4."""
-    if nonlinearity in ("linear", "identity", "sigmoid"):
+    if nonlinearity in ("linear", "sigmoid", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                        "conv_transpose3d"):
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3.0
@@ -60,6 +61,11 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "selu":
         return 3.0 / 4.0
     raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
+
+
+def _empty(target):
+    """True for a tensor with no elements: there is nothing to draw (and fans may be 0), as in PyTorch."""
+    return target.size == 0
 
 
 def uniform_(target, a=0.0, b=1.0, generator=None):
@@ -92,6 +98,8 @@ def ones_(target):
 
 def xavier_uniform_(target, gain=1.0, generator=None):
     """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    if _empty(target):
+        return target
     fan_in, fan_out = _fans(target)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(target, -bound, bound, generator)
@@ -99,6 +107,8 @@ def xavier_uniform_(target, gain=1.0, generator=None):
 
 def xavier_normal_(target, gain=1.0, generator=None):
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    if _empty(target):
+        return target
     fan_in, fan_out = _fans(target)
     return normal_(target, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
@@ -114,12 +124,16 @@ def _kaiming_std(target, a, mode, nonlinearity):
 def kaiming_uniform_(target, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He et al. (2015): U(-bound, bound) with bound = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity,
     a). PyTorch's Linear uses a = sqrt(5), which gives bound = 1 / sqrt(fan_in)."""
+    if _empty(target):
+        return target
     bound = math.sqrt(3.0) * _kaiming_std(target, a, mode, nonlinearity)
     return uniform_(target, -bound, bound, generator)
 
 
 def kaiming_normal_(target, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan)."""
+    if _empty(target):
+        return target
     return normal_(target, 0.0, _kaiming_std(target, a, mode, nonlinearity), generator)
 
 
@@ -129,6 +143,8 @@ def orthogonal_(target, gain=1.0, generator=None):
     are flattened: the tensor is viewed as (shape[0], rest)."""
     if target.ndim < 2:
         raise ValueError(f"orthogonal_: needs at least 2 axes, got shape {tuple(target.shape)}")
+    if _empty(target):
+        return target
     rows = target.shape[0]
     cols = target.size // rows
     host = backend.CPU.xp

@@ -16,7 +16,7 @@ from .. import backend
 from .. import init
 from .. import ops
 from ..autograd import no_grad
-from ..tensor import Tensor, tensor
+from ..tensor import Tensor, tensor, zeros_like
 
 # ---------------------------------------------------------------------------------------------------------------
 # Parameter and Module
@@ -105,11 +105,16 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix=""):
-        """(dotted name, module) for this module ("") and every module inside it, depth first."""
+    def named_modules(self, prefix="", _seen=None):
+        """(dotted name, module) for this module ("") and every module inside it, depth first; a module used in
+        two places is listed once."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
         yield prefix, self
         for name, child in self.named_children():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self):
         for _, module in self.named_modules():
@@ -128,7 +133,8 @@ class Module:
                         yield (f"{module_name}.{name}" if module_name else name), member
 
     def named_parameters(self):
-        """(dotted name, Parameter) for every parameter, in a stable order (the order of assignment)."""
+        """(dotted name, Parameter) for every parameter, in a stable order: each module's own parameters in the
+        order they were assigned, then its submodules' (PyTorch's order)."""
         return self._named_tensors(want_parameters=True)
 
     def parameters(self):
@@ -149,8 +155,8 @@ class Module:
         for parameter in self.parameters():
             if set_to_none or parameter.grad is None:
                 parameter.grad = None
-            else:
-                parameter.grad = ops.clone(parameter.grad.detach()) * 0
+            else:  # fresh zeros (multiplying by 0 would keep NaN and inf)
+                parameter.grad = zeros_like(parameter.grad)
 
     def train(self, mode=True):
         """Put this module and every module inside it in training mode (or evaluation mode with mode=False)."""
@@ -164,8 +170,11 @@ class Module:
     def to(self, target):
         """Move every parameter and buffer (and gradient) to a device ("cpu", "cuda") or convert it to a dtype,
         in place; returns self."""
+        to_dtype = not backend.is_device_spec(target)
         with no_grad():
             for member in list(self.parameters()) + list(self.buffers()):
+                if to_dtype and not backend.is_floating(member.dtype):
+                    continue  # a dtype applies to float tensors; integer buffers (counts, indices) stay as they are
                 member.data = member.detach().to(target).data
                 member._version[0] += 1
                 if member.grad is not None:
@@ -233,6 +242,8 @@ class Module:
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"{type(self).__name__}("]
+        if self.extra_repr():
+            lines.append(f"  {self.extra_repr()}")
         for name, child in children:
             child_text = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_text}")
@@ -290,7 +301,10 @@ class Sequential(Module):
         return sum(1 for _ in self.named_children())
 
     def __getitem__(self, index):
-        return list(self.children())[index]
+        children = list(self.children())
+        if isinstance(index, slice):
+            return Sequential(*children[index])  # model[:-1] is a model too, as in PyTorch
+        return children[index]
 
     def __iter__(self):
         return iter(list(self.children()))
@@ -376,6 +390,9 @@ class MLP(Module):
     def __init__(self, in_features, hidden, out_features, activation="relu", output_activation=None, *,
                  generator=None, dtype=None, device=None):
         super().__init__()
+        for name in (activation, output_activation):
+            if name is not None and name not in ACTIVATIONS:
+                raise ValueError(f"MLP: unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
         widths = [in_features, *hidden, out_features]
         layers = []
         for index, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):

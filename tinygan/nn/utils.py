@@ -2,7 +2,7 @@
 
 from .. import init, ops
 from ..autograd import no_grad
-from ..tensor import zeros
+from ..tensor import tensor, zeros
 from . import Module
 
 
@@ -92,7 +92,7 @@ def clip_grad_norm_(parameters, max_norm, eps=1e-6):
     """
     with_grads = _with_grads(parameters)
     if not with_grads:
-        return None
+        return tensor(0.0)  # nothing to clip: the norm of no gradients is 0
     with no_grad():
         total = ops.sqrt(sum((p.grad * p.grad).sum() for p in with_grads))
         scale = ops.minimum(max_norm / (total + eps), 1.0)
