@@ -15,7 +15,7 @@ from .tensor import (Tensor, arange, eye, full, full_like, linspace, ones, ones_
                      tensor, zeros, zeros_like)
 
 from . import backend, testing  # noqa: E402
-from . import init, nn, optim  # noqa: E402
+from . import distributions, init, losses, metrics, nn, optim  # noqa: E402
 from .serialization import CheckpointError, load, save  # noqa: E402
 from .autograd import Context, Function, enable_grad, grad, graph, is_grad_enabled, no_grad, once_differentiable
 from .backend import (CPU, Device, Generator, bool_, float32, float64, get_default_device, get_default_dtype,
