@@ -89,6 +89,14 @@ def _as_points(function_name, name, value, like=None, move=False):
     return array
 
 
+def _two_samples(name, x, y):
+    """x and y as float64 (n, d) arrays on x's device, checked to have the same dimension."""
+    x = _as_points(name, "x", x)
+    y = _as_points(name, "y", y, like=x)
+    _same_dimension(name, x, y)
+    return x, y
+
+
 def _same_dimension(function_name, x, y, x_name="x", y_name="y"):
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"{function_name}: {x_name} has points of dimension {x.shape[1]} (shape "
@@ -279,9 +287,7 @@ def median_heuristic(x, y, max_points=2000):
     coincide): pass a bandwidth yourself then.
     """
     name = "median_heuristic"
-    x = _as_points(name, "x", x)
-    y = _as_points(name, "y", y, like=x)
-    _same_dimension(name, x, y)
+    x, y = _two_samples(name, x, y)
     if int(max_points) < 2:
         raise ValueError(f"{name}: max_points must be at least 2, got {max_points}")
     xp = backend.array_namespace(x)
@@ -317,9 +323,7 @@ def mmd2_unbiased(x, y, bandwidth=None):
     bandwidth: h > 0, or None for ``median_heuristic(x, y)`` (the median pairwise distance of the pooled sample).
     """
     name = "mmd2_unbiased"
-    x = _as_points(name, "x", x)
-    y = _as_points(name, "y", y, like=x)
-    _same_dimension(name, x, y)
+    x, y = _two_samples(name, x, y)
     m, n = x.shape[0], y.shape[0]
     if m < 2 or n < 2:
         raise ValueError(f"{name}: the unbiased estimate needs at least 2 points in each sample, got {m} and {n}")
@@ -350,9 +354,7 @@ def energy_distance(x, y, unbiased=False):
     m(m-1) and n(n-1) instead (the U-statistic: unbiased for E(X, Y), may be slightly negative).
     """
     name = "energy_distance"
-    x = _as_points(name, "x", x)
-    y = _as_points(name, "y", y, like=x)
-    _same_dimension(name, x, y)
+    x, y = _two_samples(name, x, y)
     m, n = x.shape[0], y.shape[0]
     if unbiased and (m < 2 or n < 2):
         raise ValueError(f"{name}: the unbiased estimate needs at least 2 points in each sample, got {m} and {n}")
