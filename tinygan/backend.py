@@ -375,6 +375,28 @@ class Generator:
         return f"Generator(seed={self.seed}, device='{self.device}')"
 
 
+def ignore_float_errors():
+    """A context manager silencing NumPy's floating-point warnings (overflow, invalid value, divide by zero).
+
+    For code that checks its own numbers for NaN and inf and reports them better than a warning can: the trainer
+    runs its steps under it and raises DivergenceError naming the step. CuPy never warns, so nothing changes there.
+    """
+    return numpy.errstate(all="ignore")
+
+
+def derive_seed(seed, *keys):
+    """A 63-bit seed made from ``seed`` and the integers ``keys``: derive_seed(7, step) differs for every step.
+
+    Used to give each training step its own generator, so step t draws the same numbers whether the run went
+    straight through or was resumed from a checkpoint. numpy's SeedSequence mixes the numbers, so nearby
+    (seed, key) pairs give unrelated streams.
+    """
+    entropy = [int(seed)] + [int(key) for key in keys]
+    if any(value < 0 for value in entropy):
+        raise ValueError(f"derive_seed: seeds and keys must be non-negative integers, got {entropy}")
+    return int(numpy.random.SeedSequence(entropy).generate_state(1, numpy.uint64)[0] >> 1)
+
+
 _default_generators = {}
 
 

@@ -205,6 +205,11 @@ def _dump_json(value):
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def write_text_atomically(path, text):
+    """Write the string ``text`` (UTF-8) to ``path`` atomically: readers see the old file or all of the new one."""
+    _write_atomically(path, [text.encode("utf-8")])
+
+
 def _write_atomically(path, chunks):
     """Write ``chunks`` to ``path`` so that ``path`` holds either its old content or all of the new one.
 
