@@ -12,6 +12,7 @@ CPU-only user never needs it installed.
 This module also owns the dtype defaults, the random generators and host transfer.
 """
 
+import io
 import os
 
 import numpy
@@ -426,6 +427,13 @@ def array_to_bytes(array):
     """The raw bytes of a numpy or cupy array: little-endian, row-major (copied to the host from the GPU)."""
     host = to_host(array)
     return host.astype(host.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
+
+
+def npy_bytes(array):
+    """The bytes of a .npy file (numpy's own format, readable with numpy.load) holding ``array`` (host copy)."""
+    buffer = io.BytesIO()
+    numpy.save(buffer, to_host(array), allow_pickle=False)
+    return buffer.getvalue()
 
 
 def array_from_bytes(buffer, dtype, shape, device=None):

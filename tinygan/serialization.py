@@ -210,6 +210,11 @@ def write_text_atomically(path, text):
     _write_atomically(path, [text.encode("utf-8")])
 
 
+def write_bytes_atomically(path, data):
+    """Write ``data`` (bytes) to ``path`` atomically."""
+    _write_atomically(path, [data])
+
+
 def _write_atomically(path, chunks):
     """Write ``chunks`` to ``path`` so that ``path`` holds either its old content or all of the new one.
 

@@ -1,0 +1,151 @@
+"""Sample quality on the mode-collapse benchmarks of VEEGAN and PacGAN: the 8-mode ring and the 25-mode grid.
+
+Protocol (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018): train, draw 2,500 samples from the trained
+generator (the EMA generator when the recipe has one), and measure with tinygan.metrics.mode_statistics:
+
+    modes captured          modes that are the nearest mode of at least one high-quality sample
+    high-quality fraction   samples within 3 standard deviations of their nearest mode
+    mode KL                 KL(generated mode histogram || uniform), nats
+
+over several seeds. Each dataset is trained with its preset (tinygan.train.PRESETS) and, for the comparison, with
+every other loss the library offers on the same recipe: the logit and critic losses keep the preset's penalty;
+"wasserstein" is run with WGAN-GP instead (a Wasserstein critic needs a Lipschitz constraint) and, as
+"wasserstein-clip", with weight clipping (c = 0.01) and RMSprop as in the WGAN paper.
+
+    python benchmarks/quality.py                             # presets only, ring and grid, 10 seeds
+    python benchmarks/quality.py --losses all --seeds 3      # the comparison table, every loss
+    python benchmarks/quality.py --dataset ring --jobs 2     # two runs at a time (one BLAS thread each)
+    python benchmarks/quality.py --quick                     # smoke run: 200 steps, 1 seed (numbers meaningless)
+
+Targets (issue 4): every seed of the presets captures all 8 ring modes with >= 98% high-quality samples and all
+25 grid modes with >= 95%, in at most 10 minutes per run on a 2-core CPU. A PASS/MISS line per dataset says
+whether they hold. It is a script, not a test: it prints figures and never fails a build.
+"""
+
+import argparse
+import dataclasses
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from tinygan import losses, metrics, train  # noqa: E402
+
+TARGETS = {"ring": (8, 0.98), "grid": (25, 0.95)}     # (modes, high-quality fraction) every seed must reach
+TIME_LIMIT_SECONDS = 600
+EVAL_SAMPLES = 2500
+
+
+def recipes(dataset, which):
+    """{row name: TrainConfig} for a dataset: the preset, and with which="all" one row per loss."""
+    base = train.PRESETS[dataset]
+    rows = {f"preset ({base.loss})": base}
+    if which != "all":
+        return rows
+    for loss in losses.LOSSES:
+        if loss == base.loss:
+            continue
+        if loss == "wasserstein":
+            rows["wasserstein-gp"] = dataclasses.replace(base, loss=loss, penalty="gp", penalty_weight=0.1)
+            rows["wasserstein-clip"] = dataclasses.replace(base, loss=loss, penalty=None, clip_value=0.01,
+                                                           optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5)
+        else:
+            rows[loss] = dataclasses.replace(base, loss=loss)
+    return rows
+
+
+def run_one(config):
+    """Train one config; return its final mode statistics and wall time."""
+    started = time.perf_counter()
+    trainer = train.Trainer.from_config(config)
+    try:
+        trainer.train()
+        diverged = False
+    except train.DivergenceError:
+        diverged = True
+    seconds = time.perf_counter() - started
+    if diverged:
+        return {"modes": 0, "hq": 0.0, "kl": float("nan"), "seconds": seconds, "diverged": True}
+    data = trainer.data
+    stats = metrics.mode_statistics(trainer.sample(EVAL_SAMPLES), data.means, data.stds)
+    return {"modes": stats.modes_captured, "hq": stats.high_quality_fraction, "kl": stats.mode_kl,
+            "seconds": seconds, "diverged": False}
+
+
+def summarise(results):
+    modes = [r["modes"] for r in results]
+    hq = [r["hq"] for r in results]
+    kl = [r["kl"] for r in results if r["kl"] == r["kl"]]
+    return {
+        "modes": f"{statistics.mean(modes):.2f} (min {min(modes)})",
+        "hq": f"{100 * statistics.mean(hq):.1f}% (min {100 * min(hq):.1f}%)",
+        "kl": f"{statistics.mean(kl):.4f}" if kl else "nan",
+        "seconds": f"{statistics.median(r['seconds'] for r in results):.0f}",
+        "diverged": sum(r["diverged"] for r in results),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=["ring", "grid", "both"], default="both")
+    parser.add_argument("--losses", choices=["preset", "all"], default="preset",
+                        help="preset: the presets only; all: one row per loss on the preset's recipe")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1 per row (default 10)")
+    parser.add_argument("--steps", type=int, default=None, help="override the number of steps of every recipe")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each with one BLAS thread)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 200 steps, 1 seed")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.seeds = 200, 1
+    datasets = ["ring", "grid"] if args.dataset == "both" else [args.dataset]
+
+    print(f"quality: {EVAL_SAMPLES} samples per run, seeds 0..{args.seeds - 1}, {args.jobs} job(s), "
+          f"{os.cpu_count()} CPUs")
+    for dataset in datasets:
+        rows = recipes(dataset, args.losses)
+        jobs = []
+        for name, config in rows.items():
+            if args.steps is not None:
+                config = dataclasses.replace(config, steps=args.steps, eval_every=0)
+            else:
+                config = dataclasses.replace(config, eval_every=0)    # only the final evaluation counts here
+            jobs += [(name, dataclasses.replace(config, seed=seed)) for seed in range(args.seeds)]
+        if args.jobs > 1:
+            _one_blas_thread_in_new_processes()
+            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                outcomes = list(pool.map(run_one, [config for _, config in jobs]))
+        else:
+            outcomes = [run_one(config) for _, config in jobs]
+        by_row = {}
+        for (name, _), outcome in zip(jobs, outcomes):
+            by_row.setdefault(name, []).append(outcome)
+
+        print(f"\n{dataset}: {train.PRESETS[dataset].steps if args.steps is None else args.steps} steps")
+        print(f"| recipe | modes (of {TARGETS[dataset][0]}) | high quality | mode KL | s/run | diverged |")
+        print("|---|---|---|---|---|---|")
+        for name, results in by_row.items():
+            s = summarise(results)
+            print(f"| {name} | {s['modes']} | {s['hq']} | {s['kl']} | {s['seconds']} | {s['diverged']} |")
+        preset_results = next(iter(by_row.values()))
+        modes, quality = TARGETS[dataset]
+        ok = all(r["modes"] == modes and r["hq"] >= quality for r in preset_results)
+        slow = max(r["seconds"] for r in preset_results)
+        print(f"{'PASS' if ok else 'MISS'}: preset, every seed {modes}/{modes} modes and >= {100 * quality:.0f}% "
+              f"high quality ({len(preset_results)} seeds)")
+        print(f"{'PASS' if slow <= TIME_LIMIT_SECONDS else 'MISS'}: slowest preset run {slow:.0f} s "
+              f"(limit {TIME_LIMIT_SECONDS} s)")
+
+
+def _one_blas_thread_in_new_processes():
+    """Parallel runs share the CPUs: one BLAS thread each. The variables are read when a new ("spawn") process
+    loads numpy's BLAS; this process has loaded it already and keeps its threads."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+
+
+if __name__ == "__main__":
+    main()
