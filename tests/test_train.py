@@ -72,6 +72,21 @@ def test_trainer_does_algorithm_1(loss, penalty, k):
     assert trainer.step == 2 and len(trainer.history) == 2
 
 
+def test_lazy_penalty_is_applied_every_nth_step_with_n_times_the_weight():
+    history = trainer_for(penalty="r1", penalty_weight=0.5, penalty_every=3, k=1).train(6)
+    penalties = history.columns["penalty"]
+    assert [p > 0 for p in penalties] == [False, False, True, False, False, True]
+    # the applied penalty is R1 with gamma = 3 * 0.5 (checked against a direct computation at step 3)
+    config = small_config(penalty="r1", penalty_weight=0.5, penalty_every=3)
+    trainer = Trainer.from_config(config)
+    trainer.train(2)
+    rng = tg.Generator(tg.backend.derive_seed(config.seed, train.STEP_KEY, 3))
+    real = trainer.data.sample(32, generator=rng)
+    expected = tg.losses.r1_penalty(trainer.D, real, gamma=1.5).item()
+    trainer.train(3)
+    assert trainer.history.columns["penalty"][2] == pytest.approx(expected, rel=1e-5)
+
+
 def test_k_discriminator_steps_per_generator_step():
     trainer = trainer_for(k=3)
     counts = {"D": 0, "G": 0}

@@ -281,10 +281,9 @@ def command_sample(args):
     if extension == ".npy":
         write_bytes_atomically(args.out, backend.npy_bytes(samples.numpy()))
     else:
-        rows = samples.numpy().tolist()
         header = ",".join(f"x{i + 1}" for i in range(samples.shape[1]))
-        write_text_atomically(args.out, header + "\n" + "".join(",".join(repr(v) for v in row) + "\n"
-                                                                 for row in rows))
+        lines = [",".join(repr(value) for value in row) for row in samples.numpy().tolist()]
+        write_text_atomically(args.out, "\n".join([header] + lines) + "\n")
     print(f"wrote {args.n} samples of shape ({args.n}, {samples.shape[1]}) from {args.run} (step {trainer.step}) "
           f"to {args.out}")
     return 0

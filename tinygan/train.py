@@ -219,7 +219,8 @@ class Trainer:
     like data.
 
     loss: a name in tinygan.losses.LOSSES. penalty: None, "r1" (gamma/2 E||grad D(x)||^2 on real samples), "r2"
-    (the same on fake samples) or "gp" (WGAN-GP); penalty_weight is gamma or lambda. k: discriminator steps per
+    (the same on fake samples) or "gp" (WGAN-GP); penalty_weight is gamma or lambda; penalty_every: apply it on
+    every N-th discriminator step only, with N times the weight (lazy regularization). k: discriminator steps per
     generator step. clip_value: clip D's weights to [-c, c] after each D step (WGAN). ema: None or the decay beta
     of an exponential moving average of G's weights (``G_ema``, used for sampling and metrics).
     lr_schedule: None or a function step -> factor multiplying both optimizers' initial learning rates.
@@ -231,7 +232,7 @@ class Trainer:
     """
 
     def __init__(self, G, D, opt_G, opt_D, data, latent, *, loss="nonsaturating", penalty=None, penalty_weight=10.0,
-                 k=1, batch_size=256, clip_value=None, ema=None, lr_schedule=None, seed=0, eval_every=500,
+                 penalty_every=1, k=1, batch_size=256, clip_value=None, ema=None, lr_schedule=None, seed=0, eval_every=500,
                  eval_samples=2500, log_every=100, checkpoint_path=None, checkpoint_every=None, config=None):
         name = "Trainer"
         if loss not in losses.LOSSES:
@@ -239,7 +240,7 @@ class Trainer:
         if penalty is not None and penalty not in PENALTIES:
             raise ValueError(f"{name}: unknown penalty {penalty!r}; choose None or one of {', '.join(PENALTIES)}")
         for label, value in (("k", k), ("batch_size", batch_size), ("log_every", log_every),
-                             ("eval_samples", eval_samples)):
+                             ("eval_samples", eval_samples), ("penalty_every", penalty_every)):
             _check_int(name, label, value, minimum=1)
         _check_int(name, "eval_every", eval_every, minimum=0)
         _check_int(name, "seed", seed, minimum=0)
@@ -250,6 +251,7 @@ class Trainer:
         self.G, self.D, self.opt_G, self.opt_D = G, D, opt_G, opt_D
         self.data, self.latent = data, latent
         self.loss, self.penalty, self.penalty_weight = loss, penalty, float(penalty_weight)
+        self.penalty_every = penalty_every
         self.d_loss_fn, self.g_loss_fn = losses.LOSSES[loss]
         self.k, self.batch_size, self.clip_value, self.ema = k, batch_size, clip_value, ema
         self.lr_schedule, self.seed = lr_schedule, seed
@@ -291,7 +293,7 @@ class Trainer:
         if config.lr_drop_at is not None:
             schedule = LearningRateDrop(round(config.lr_drop_at * config.steps), config.lr_drop_factor)
         return cls(G, D, opt_G, opt_D, data, latent, loss=config.loss, penalty=config.penalty,
-                   penalty_weight=config.penalty_weight, k=config.k, batch_size=config.batch_size,
+                   penalty_weight=config.penalty_weight, penalty_every=config.penalty_every, k=config.k, batch_size=config.batch_size,
                    clip_value=config.clip_value, ema=config.ema, lr_schedule=schedule, seed=config.seed,
                    eval_every=config.eval_every, eval_samples=config.eval_samples, log_every=config.log_every,
                    checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every, config=config)
@@ -361,13 +363,13 @@ class Trainer:
 
         # k discriminator steps, each on fresh real and fake batches; fakes are made without a graph into G.
         d_losses, penalties = [], []
-        for _ in range(self.k):
+        for d_step in range((step - 1) * self.k + 1, step * self.k + 1):
             real = self._draw(self.data, generator)
             with no_grad():
                 fake = self.G(self._draw(self.latent, generator))
             real_out, fake_out = self.D(real), self.D(fake)
             loss_d = self.d_loss_fn(real_out, fake_out)
-            penalty = self._penalty(real, fake, generator)
+            penalty = self._penalty(real, fake, generator) if d_step % self.penalty_every == 0 else None
             total = loss_d if penalty is None else loss_d + penalty
             self.opt_D.zero_grad()
             total.backward()
@@ -414,13 +416,17 @@ class Trainer:
         return next(iter(self.G.parameters())).dtype
 
     def _penalty(self, real, fake, generator):
+        """The penalty of this D step. With penalty_every = N > 1 it is applied on every N-th D step only, with N
+        times the weight ("lazy regularization", Karras et al. 2020, StyleGAN2): the same penalty on average, for
+        a fraction of the cost of its double backward."""
         if self.penalty is None:
             return None
+        weight = self.penalty_weight * self.penalty_every
         if self.penalty == "r1":
-            return losses.r1_penalty(self.D, real, gamma=self.penalty_weight)
+            return losses.r1_penalty(self.D, real, gamma=weight)
         if self.penalty == "r2":
-            return losses.r2_penalty(self.D, fake, gamma=self.penalty_weight)
-        return losses.gradient_penalty(self.D, real, fake, generator=generator, weight=self.penalty_weight)
+            return losses.r2_penalty(self.D, fake, gamma=weight)
+        return losses.gradient_penalty(self.D, real, fake, generator=generator, weight=weight)
 
     def _update_ema(self, step):
         """G_ema <- beta G_ema + (1 - beta) G, with beta = min(ema, (1 + step) / (10 + step)): the warm-up keeps
@@ -636,7 +642,7 @@ class TrainConfig:
     dataset, dataset_options: a name in tinygan.distributions.DATASETS and keyword arguments for it.
     latent, latent_dim: the prior p_z, "normal" (N(0, I)) or "uniform" (U[-1, 1]^d), and its dimension.
     g_hidden, d_hidden, g_activation, d_activation: the two MLPs (G: latent -> data, D: data -> 1 output).
-    loss, penalty, penalty_weight, k, clip_value, ema: see Trainer.
+    loss, penalty, penalty_weight, penalty_every, k, clip_value, ema: see Trainer.
     optimizer ("adam", "rmsprop", "sgd"), lr_g, lr_d, betas (Adam's): both players' optimizers.
     lr_drop_at, lr_drop_factor: multiply both learning rates by lr_drop_factor after lr_drop_at * steps steps
     (None: constant learning rates).
@@ -654,6 +660,7 @@ class TrainConfig:
     loss: str = "nonsaturating"
     penalty: str = None
     penalty_weight: float = 0.0
+    penalty_every: int = 1
     k: int = 1
     clip_value: float = None
     ema: float = None
@@ -683,7 +690,7 @@ class TrainConfig:
             raise ValueError(f"unknown latent prior {self.latent!r}; choose 'normal' or 'uniform'")
         if self.optimizer not in ("adam", "rmsprop", "sgd"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose 'adam', 'rmsprop' or 'sgd'")
-        for name in ("latent_dim", "k", "batch_size", "eval_samples", "log_every"):
+        for name in ("latent_dim", "k", "batch_size", "eval_samples", "log_every", "penalty_every"):
             _check_int("TrainConfig", name, getattr(self, name), minimum=1)
         for name in ("steps", "seed", "eval_every"):
             _check_int("TrainConfig", name, getattr(self, name), minimum=0)
