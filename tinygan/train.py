@@ -719,19 +719,20 @@ class TrainConfig:
         return cls(**fields)
 
 
+_TOY_2D = dict(g_hidden=(128, 128, 128), d_hidden=(128, 128, 128), lr_g=3e-4, lr_d=3e-4, betas=(0.5, 0.9),
+               penalty="r1", penalty_weight=1.0, ema=0.999, lr_drop_at=0.8)
+"""The recipe the 2-D presets share (measured with benchmarks/quality.py, see the README's "Quality"): ReLU MLPs
+3 x 128, the non-saturating loss with R1, Adam 3e-4 betas (0.5, 0.9) for both players, a 10x learning-rate drop
+at 80% of the run and an EMA generator (0.999). The learning rate matters most: 1e-4 reaches 89% high-quality
+ring samples in 6,000 steps where 3e-4 reaches 94% (1e-3 oscillates)."""
+
 PRESETS = {
-    # name: the recipe, chosen by benchmarks/quality.py's measurements (see README, "Quality")
-    "ring": TrainConfig(dataset="ring", loss="nonsaturating", penalty="r1", penalty_weight=1.0, steps=6000,
-                        ema=0.999, lr_drop_at=0.7),
-    "grid": TrainConfig(dataset="grid", loss="nonsaturating", penalty="r1", penalty_weight=0.1, steps=20000,
-                        ema=0.999, lr_drop_at=0.7),
-    "gmm2d": TrainConfig(dataset="gmm2d", penalty="r1", penalty_weight=1.0, steps=4000, ema=0.999,
-                         lr_drop_at=0.7),
-    "swiss_roll": TrainConfig(dataset="swiss_roll", penalty="r1", penalty_weight=1.0, steps=4000, ema=0.999,
-                              lr_drop_at=0.7),
-    "moons": TrainConfig(dataset="moons", penalty="r1", penalty_weight=1.0, steps=4000, ema=0.999, lr_drop_at=0.7),
-    "checkerboard": TrainConfig(dataset="checkerboard", penalty="r1", penalty_weight=1.0, steps=6000, ema=0.999,
-                                lr_drop_at=0.7),
+    "ring": TrainConfig(dataset="ring", steps=20000, **_TOY_2D),
+    "grid": TrainConfig(dataset="grid", steps=20000, **dict(_TOY_2D, penalty_weight=0.1)),
+    "gmm2d": TrainConfig(dataset="gmm2d", steps=4000, **_TOY_2D),
+    "swiss_roll": TrainConfig(dataset="swiss_roll", steps=4000, **_TOY_2D),
+    "moons": TrainConfig(dataset="moons", steps=4000, **_TOY_2D),
+    "checkerboard": TrainConfig(dataset="checkerboard", steps=6000, **_TOY_2D),
     "gaussian": TrainConfig(dataset="gaussian", latent_dim=1, g_hidden=(32, 32), d_hidden=(32, 32), steps=2000,
                             lr_g=1e-3, lr_d=1e-3, batch_size=128, eval_every=250),
     "mixture1d": TrainConfig(dataset="mixture1d", latent_dim=1, g_hidden=(64, 64), d_hidden=(64, 64), steps=3000,
