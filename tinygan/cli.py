@@ -106,7 +106,8 @@ def command_train(args):
 
     def every_step(t):
         if t.step % snapshot_every == 0 or t.step == config.steps:
-            snapshots.append(draw_snapshot(t, bounds=bounds))
+            # the generator users sample from (the weight average when the config has one), as metrics.json does
+            snapshots.append(draw_snapshot(t, G=t.sampling_generator, bounds=bounds))
         if bar is not None:
             bar.update(t.step - bar.n)
             if t.step % t.log_every == 0 and len(t.history):
