@@ -76,6 +76,13 @@ def run_one(config):
             "seconds": seconds, "diverged": False}
 
 
+def _report(dataset, name, config, outcome):
+    """One line per finished run, so a long benchmark shows its progress."""
+    print(f"  {dataset} | {name} | seed {config.seed}: {outcome['modes']} modes, {100 * outcome['hq']:.1f}% high "
+          f"quality, mode KL {outcome['kl']:.4f}, {outcome['seconds']:.0f} s"
+          f"{' (diverged)' if outcome['diverged'] else ''}", flush=True)
+
+
 def summarise(results):
     modes = [r["modes"] for r in results]
     hq = [r["hq"] for r in results]
@@ -114,12 +121,17 @@ def main():
             else:
                 config = dataclasses.replace(config, eval_every=0)    # only the final evaluation counts here
             jobs += [(name, dataclasses.replace(config, seed=seed)) for seed in range(args.seeds)]
+        outcomes = []
         if args.jobs > 1:
             _one_blas_thread_in_new_processes()
             with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                outcomes = list(pool.map(run_one, [config for _, config in jobs]))
+                for (name, config), outcome in zip(jobs, pool.map(run_one, [config for _, config in jobs])):
+                    _report(dataset, name, config, outcome)
+                    outcomes.append(outcome)
         else:
-            outcomes = [run_one(config) for _, config in jobs]
+            for name, config in jobs:
+                outcomes.append(run_one(config))
+                _report(dataset, name, config, outcomes[-1])
         by_row = {}
         for (name, _), outcome in zip(jobs, outcomes):
             by_row.setdefault(name, []).append(outcome)

@@ -163,24 +163,7 @@ class Context:
         """
         saved = []
         for array in self._to_save:
-            entry = None
-            if array is None:
-                entry = ("constant", None, None, 0)
-            for arg, passed in zip(args, arrays):
-                if passed is array and isinstance(arg, Tensor):
-                    entry = ("input", arg, arg._version, arg._version[0])
-                    break
-            if entry is None:
-                for index, out in enumerate(raw_outs):
-                    if out is array:
-                        out_tensor = out_tensors[index]
-                        box = out_tensor._version
-                        entry = ("output", (out_tensor.data, index), box, box[0])
-                        break
-            if entry is None:
-                constant = array if is_array(array) else as_array(array)
-                entry = ("constant", Tensor._make(constant, False, None, 0, None), None, 0)
-            saved.append(entry)
+            saved.append(_saved_entry(array, args, arrays, raw_outs, out_tensors))
         self._saved = tuple(saved)
         self._to_save = None
 
@@ -194,6 +177,23 @@ class Context:
 
     def __repr__(self):
         return f"<{self.name()}>"
+
+
+def _saved_entry(array, args, arrays, raw_outs, out_tensors):
+    """What Context keeps for one saved array: an input tensor, an output, or a constant (see _resolve_saved)."""
+    if array is None:
+        return ("constant", None, None, 0)
+    for position, passed in enumerate(arrays):
+        if passed is array and isinstance(args[position], Tensor):
+            tensor = args[position]
+            return ("input", tensor, tensor._version, tensor._version[0])
+    for index, out in enumerate(raw_outs):
+        if out is array:
+            out_tensor = out_tensors[index]
+            box = out_tensor._version
+            return ("output", (out_tensor.data, index), box, box[0])
+    constant = array if is_array(array) else as_array(array)
+    return ("constant", Tensor._make(constant, False, None, 0, None), None, 0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -240,68 +240,77 @@ class Function:
     @classmethod
     def apply(cls, *args):
         # Split the arguments: forward gets arrays where the caller passed tensors, other values as they are.
+        # The same pass notes whether an input requires grad and whether the tensors share one device.
         tensors, arrays = [], []
+        requires_grad = mixed_devices = False
         for arg in args:
             if isinstance(arg, Tensor):
                 data = arg.data
-                if tensors and _data_already_passed(arg, tensors):
-                    # x and x.detach() hold one array; forward gets a separate view of it for each, so that
-                    # save_for_backward (which matches arrays by identity) tells them apart.
-                    data = data.view()
+                if tensors:
+                    mixed_devices = mixed_devices or type(data) is not type(tensors[0].data)
+                    for other in tensors:
+                        if other.data is data and other is not arg:
+                            # x and x.detach() hold one array; forward gets a separate view of it for each, so
+                            # that save_for_backward (which matches arrays by identity) tells them apart.
+                            data = data.view()
+                            break
+                requires_grad = requires_grad or arg._requires_grad
                 tensors.append(arg)
                 arrays.append(data)
             else:
                 arrays.append(arg)
-        for other in tensors[1:]:
-            if type(other.data) is not type(tensors[0].data):
-                _raise_device_mismatch(cls, tensors)
-        record = False
-        if _GradMode.enabled:
-            for tensor in tensors:
-                if tensor._requires_grad:
-                    record = True
-                    break
+        if mixed_devices:
+            _raise_device_mismatch(cls, tensors)
+        record = requires_grad and _GradMode.enabled
         ctx = Context(cls, record)
 
         result = cls.forward(ctx, *arrays)
 
-        # numpy returns scalars, not 0-d arrays, from some ops on 0-d input; a Tensor always holds an array.
-        single = type(result) is not tuple
-        raw_outs = (result,) if single else result
-        out_arrays = [out if is_array(out) else as_array(out) for out in raw_outs]
+        # Wrap what forward returned. numpy returns scalars, not 0-d arrays, from some ops on 0-d input: a Tensor
+        # always holds an array. The output of a view op shares its input's version counter (also outside the
+        # graph). One output is the usual case, handled without loops.
+        if type(result) is not tuple:
+            out = result if type(result) is _HOST_ARRAY or is_array(result) else as_array(result)
+            view_box = _shared_version(args, out) if cls.is_view else None
+            if record:
+                return _connect(ctx, args, arrays, (result,), [out], view_box)[0]
+            return Tensor._make(out, False, None, 0, view_box)
+        out_arrays = [_as_array(out) for out in result]
+        view_box = _shared_version(args, out_arrays[0]) if cls.is_view else None
         if record:
-            outs = _connect(ctx, args, arrays, raw_outs, out_arrays)
-        else:
-            # a view made outside the graph still shares its base's version counter
-            view_box = _shared_version(cls, args, out_arrays)
-            outs = [Tensor._make(out, False, None, 0, view_box) for out in out_arrays]
-        return outs[0] if single else tuple(outs)
+            return tuple(_connect(ctx, args, arrays, result, out_arrays, view_box))
+        return tuple([Tensor._make(out, False, None, 0, view_box) for out in out_arrays])
 
 
-def _data_already_passed(tensor, earlier):
-    """True if an earlier, different tensor argument holds the same array object."""
-    for other in earlier:
-        if other.data is tensor.data and other is not tensor:
-            return True
-    return False
+_HOST_ARRAY = backend.CPU.xp.ndarray  # numpy's array type: most results are one, which is quick to check
 
 
-def _shared_version(function, args, out_arrays):
-    """The version counter a view op's output shares with its input, or None (a new counter).
+def _as_array(value):
+    """What forward returned, as an array: numpy scalars (from some ops on 0-d arrays) become 0-d arrays."""
+    return value if type(value) is _HOST_ARRAY or is_array(value) else as_array(value)
+
+
+def _shared_version(args, out):
+    """The version counter the output of a view op (is_view) shares with its input, or None (a new counter).
 
     Ops marked is_view may return a view (reshape of a contiguous tensor, basic slicing) or a copy (advanced
     indexing, reshape of a transposed tensor). Only an output that really shares memory with the input shares
     its counter: then an in-place change through either is seen by both, and copies raise no false alarm.
     """
-    if not function.is_view or not backend.shares_memory(out_arrays[0], args[0].data):
+    if not backend.shares_memory(out, args[0].data):
         return None
     return args[0]._version
 
 
-def _connect(ctx, args, arrays, raw_outs, out_arrays):
+def _connect(ctx, args, arrays, raw_outs, out_arrays, view_box):
     """Make the outputs of a recorded call and fill in the node: edges to the inputs, shapes, saved tensors."""
-    view_box = _shared_version(ctx.function, args, out_arrays)
-    outs = [Tensor._make(out, True, ctx, index, view_box) for index, out in enumerate(out_arrays)]
+    if len(out_arrays) == 1:  # the usual case, without the loops
+        out = out_arrays[0]
+        outs = [Tensor._make(out, True, ctx, 0, view_box)]
+        ctx.output_meta = ((out.shape, out.dtype),)
+    else:
+        outs = [Tensor._make(out, True, ctx, index, view_box) for index, out in enumerate(out_arrays)]
+        ctx.output_meta = tuple([(out.shape, out.dtype) for out in out_arrays])
     edges, shapes, needs = [], [], []
     for arg in args:
         # where the gradient for this argument goes: the node that made it, the leaf itself, or nowhere
@@ -309,18 +318,17 @@ def _connect(ctx, args, arrays, raw_outs, out_arrays):
             edges.append(None)
             shapes.append(None)
             needs.append(False)
-            continue
-        shapes.append(arg.data.shape)
-        if not arg._requires_grad:
-            edges.append(None)
-            needs.append(False)
-        else:
+        elif arg._requires_grad:
             edges.append((arg, -1) if arg.grad_fn is None else (arg.grad_fn, arg.output_nr))
+            shapes.append(arg.data.shape)
             needs.append(True)
+        else:
+            edges.append(None)
+            shapes.append(arg.data.shape)
+            needs.append(False)
     ctx.next_edges = tuple(edges)
     ctx.input_shapes = tuple(shapes)
     ctx.needs_input_grad = tuple(needs)
-    ctx.output_meta = tuple([(out.shape, out.dtype) for out in out_arrays])
     if ctx._to_save is not None:
         ctx._resolve_saved(args, arrays, raw_outs, outs)
     return outs
@@ -433,7 +441,14 @@ def _check_gradient(root, gradient):
 
 
 def _accumulate(previous, gradient):
-    return gradient if previous is None else previous + gradient
+    """previous + gradient, or gradient alone for the first one. In a first-order backward (nothing recorded) two
+    arrays of one kind are added directly: the add op's own sum, without its dispatch."""
+    if previous is None:
+        return gradient
+    if not _GradMode.enabled and type(previous.data) is type(gradient.data) and \
+            previous.data.dtype == gradient.data.dtype:
+        return Tensor._make(_as_array(previous.data + gradient.data), False, None, 0, None)
+    return previous + gradient
 
 
 def run_backward(outputs, gradients, retain_graph, create_graph, inputs=None, allow_unused=False):
@@ -522,13 +537,17 @@ def _run_node(node, grads, node_grads, leaf_grads):
             grad = sum_to(grad, shape, node.function.__name__)
         target, output_index = edge
         if output_index < 0:
-            entry = leaf_grads.setdefault(id(target), [target, None])
-            entry[1] = _accumulate(entry[1], grad)
+            entry = leaf_grads.get(id(target))
+            if entry is None:
+                leaf_grads[id(target)] = [target, grad]
+            else:
+                entry[1] = _accumulate(entry[1], grad)
         else:
             buffer = node_grads.get(target)
             if buffer is None:
                 buffer = node_grads[target] = [None] * len(target.output_meta)
-            buffer[output_index] = _accumulate(buffer[output_index], grad)
+            previous = buffer[output_index]
+            buffer[output_index] = grad if previous is None else _accumulate(previous, grad)
 
 
 def _fill_unused_outputs(node, grads):

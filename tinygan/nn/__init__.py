@@ -87,8 +87,13 @@ class Module:
 
     def _own_members(self):
         """(name, value) for this module's own attributes that are Parameters, buffers or Modules."""
-        buffers = set(self._names_of_buffers())
+        buffers = self._names_of_buffers()
         for name, value in vars(self).items():
+            if isinstance(value, Module):  # the usual members, without opening anything
+                yield name, value
+                continue
+            if not isinstance(value, (Tensor, list, tuple, dict)):
+                continue  # a number, a string, a flag: nothing to find in it
             for member_name, member in _members(name, value):
                 if isinstance(member, Parameter) or isinstance(member, Module):
                     yield member_name, member
@@ -310,9 +315,26 @@ class Sequential(Module):
         return iter(list(self.children()))
 
     def forward(self, x):
-        for module in self.children():
-            x = module(x)
+        modules = list(self.children())
+        index = 0
+        while index < len(modules):
+            module = modules[index]
+            following = modules[index + 1] if index + 1 < len(modules) else None
+            if _is_linear_then_relu(module, following):
+                x = ops.linear_relu(x, module.weight, module.bias)  # fast path: the pair as one graph node
+                index += 2
+            else:
+                x = module(x)
+                index += 1
         return x
+
+
+def _is_linear_then_relu(module, following):
+    """True for a plain Linear followed by a plain ReLU, which Sequential runs as one fused graph node
+    (ops.linear_relu, the same numbers with half the graph). Subclasses and modules given their own forward
+    are run as they are, since they may compute something else."""
+    return (type(module) is Linear and type(following) is ReLU
+            and "forward" not in vars(module) and "forward" not in vars(following))
 
 
 class ReLU(Module):
