@@ -385,6 +385,17 @@ def ignore_float_errors():
     return numpy.errstate(all="ignore")
 
 
+def limit_blas_threads(n):
+    """A context manager running NumPy's BLAS (OpenBLAS, MKL, ...) with at most ``n`` threads inside it.
+
+    A toy GAN multiplies matrices of a few hundred rows: handing such a product to several threads costs more
+    than it saves, and on a machine that is busy with other work it can make every step several times slower
+    (threads wait for each other). The command line trains with one thread. Uses threadpoolctl.
+    """
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=int(n), user_api="blas")
+
+
 def derive_seed(seed, *keys):
     """A 63-bit seed made from ``seed`` and the integers ``keys``: derive_seed(7, step) differs for every step.
 

@@ -57,6 +57,8 @@ def build_parser():
     run.add_argument("--seed", type=int, help="default 0")
     run.add_argument("--out", help="the run folder (default runs/DATASET)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--blas-threads", type=int, default=1,
+                     help="threads for NumPy's matrix products (default 1: faster for networks this small)")
 
     commands.add_parser("list", help="datasets, losses and presets")
 
@@ -89,6 +91,8 @@ def main(argv=None):
 # ---------------------------------------------------------------------------------------------------------------
 
 def command_train(args):
+    if args.blas_threads < 1:
+        raise UsageError(f"--blas-threads must be at least 1, got {args.blas_threads}")
     config = _config_from_arguments(args)
     out = args.out or os.path.join("runs", config.dataset)
     trainer, snapshots = _open_run(out, config)
@@ -114,7 +118,8 @@ def command_train(args):
                 bar.set_postfix(_progress_numbers(t), refresh=False)
 
     try:
-        trainer.train(callback=every_step, callback_every=1)
+        with backend.limit_blas_threads(args.blas_threads):
+            trainer.train(callback=every_step, callback_every=1)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
