@@ -312,6 +312,7 @@ def test_linear_default_bias_is_uniform_within_one_over_sqrt_fan_in_as_pytorch()
 
 def test_linear_default_bound_is_the_one_torch_uses():
     torch = pytest.importorskip("torch", reason="torch is not installed: the reference check is optional")
+    torch.manual_seed(0)        # seeded: an unseeded draw's maximum misses the 1% margin in about 2% of runs
     reference = torch.nn.Linear(FAN_IN, FAN_OUT)
     ours = tg.nn.Linear(FAN_IN, FAN_OUT, generator=tg.Generator(0))
     for torch_values, our_values in [(reference.weight, ours.weight), (reference.bias, ours.bias)]:
