@@ -161,3 +161,12 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_checkpoint(tmp_path):
     assert state["step"] >= 0
     history = train.History.from_csv(out / "history.csv")
     assert len(history) == state["step"]
+
+
+def test_no_dataset_is_a_first_look_at_the_ring_and_folders_say_what_ran():
+    config = cli._config_from_arguments(cli.build_parser().parse_args(["train"]))
+    assert config == train.preset("ring", steps=cli.FIRST_LOOK_STEPS)
+    assert cli._config_from_arguments(cli.build_parser().parse_args(["train", "ring"])) == train.preset("ring")
+    assert cli._default_folder(config) == os.path.join("runs", f"ring-{cli.FIRST_LOOK_STEPS}")
+    assert cli._default_folder(train.preset("ring")) == os.path.join("runs", "ring")
+    assert cli._default_folder(train.preset("grid", seed=2)) == os.path.join("runs", "grid")

@@ -1,6 +1,7 @@
 """The command line: train a GAN on a toy distribution and get a folder of pictures that explain the game.
 
-    tinygan train                    # the 8-mode ring preset on the CPU -> runs/ring/
+    tinygan train                    # a first look: the ring preset's recipe for 5,000 steps -> runs/ring-5000/
+    tinygan train ring               # the full ring preset (20,000 steps) -> runs/ring/
     tinygan train grid --seed 3 --out runs/grid3
     tinygan train moons --loss hinge --steps 2000
     tinygan list                     # datasets, losses, presets
@@ -28,6 +29,7 @@ from .serialization import CheckpointError, write_bytes_atomically, write_text_a
 CONFIG_FILE, CHECKPOINT_FILE, HISTORY_FILE = "config.json", "checkpoint.safetensors", "history.csv"
 METRICS_FILE, SNAPSHOTS_FILE = "metrics.json", "snapshots.safetensors"
 SNAPSHOTS_PER_RUN = 24          # frames of the GIF (plus the start)
+FIRST_LOOK_STEPS = 5000         # `tinygan train` with no dataset: the ring preset's recipe, shortened to about a minute
 
 
 class UsageError(Exception):
@@ -45,7 +47,8 @@ def build_parser():
 
     run = commands.add_parser("train", help="train a preset (ring by default) and write a run folder")
     run.add_argument("dataset", nargs="?", default=None,
-                     help=f"one of: {', '.join(train.PRESETS)} (default: ring, or the --config's dataset)")
+                     help=f"one of: {', '.join(train.PRESETS)} (default: the ring recipe for {FIRST_LOOK_STEPS} "
+                          f"steps, or the --config's dataset)")
     run.add_argument("--config", help="a config.json of an earlier run: repeat it (other options override it)")
     run.add_argument("--loss", help=f"one of: {', '.join(losses.LOSSES)} (default: the preset's)")
     run.add_argument("--penalty", help="r1, r2, gp or none (default: the preset's)")
@@ -94,7 +97,7 @@ def command_train(args):
     if args.blas_threads < 1:
         raise UsageError(f"--blas-threads must be at least 1, got {args.blas_threads}")
     config = _config_from_arguments(args)
-    out = args.out or os.path.join("runs", config.dataset)
+    out = args.out or _default_folder(config)
     trainer, snapshots = _open_run(out, config)
     from . import plots     # matplotlib loads only for commands that draw
 
@@ -158,7 +161,10 @@ def _config_from_arguments(args):
             config = train.preset(args.dataset or "ring")
         except ValueError as error:
             raise UsageError(str(error))
-    changes = {"loss": args.loss, "penalty_weight": args.penalty_weight, "steps": args.steps, "k": args.k,
+    steps = args.steps
+    if steps is None and args.dataset is None and args.config is None:
+        steps = FIRST_LOOK_STEPS      # a first look: the full ring preset takes a few minutes, `tinygan train ring`
+    changes = {"loss": args.loss, "penalty_weight": args.penalty_weight, "steps": steps, "k": args.k,
                "batch_size": args.batch_size, "device": args.device, "seed": args.seed}
     changes = {name: value for name, value in changes.items() if value is not None}
     if args.penalty is not None:
@@ -171,6 +177,15 @@ def _config_from_arguments(args):
     except (ValueError, RuntimeError) as error:
         raise UsageError(str(error).splitlines()[0])
     return config
+
+
+def _default_folder(config):
+    """runs/DATASET for a preset as it is; runs/DATASET-STEPS when only the number of steps differs from it."""
+    preset = train.PRESETS.get(config.dataset)
+    shortened = preset is not None and dataclasses.replace(config, steps=preset.steps) == preset
+    if shortened and config.steps != preset.steps:
+        return os.path.join("runs", f"{config.dataset}-{config.steps}")
+    return os.path.join("runs", config.dataset)
 
 
 def _open_run(out, config):
@@ -190,6 +205,9 @@ def _open_run(out, config):
             trainer = train.Trainer.from_checkpoint(os.path.join(out, CHECKPOINT_FILE), device=config.device)
         except (CheckpointError, KeyError, ValueError) as error:
             raise UsageError(f"cannot resume the run in {out}: {str(error).splitlines()[0]}")
+        if config.steps != saved.steps and config.lr_drop_at is not None:   # a longer (or shorter) run: its schedule
+            drop_at = round(config.lr_drop_at * config.steps)
+            trainer.lr_schedule = train.LearningRateDrop(drop_at, config.lr_drop_factor)
         trainer.config = config
         trainer.checkpoint_path = os.path.join(out, CHECKPOINT_FILE)
         trainer.checkpoint_every = trainer.log_every * 10
