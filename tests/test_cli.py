@@ -142,13 +142,20 @@ def test_sample_errors(ring_run, tmp_path):
     assert_usage_error(run_cli("sample", str(out), "--n", "0", "--out", str(tmp_path / "s.npy")), "--n")
 
 
+def _default_sigint():
+    """A shell that starts the tests in the background ignores SIGINT, and a child inherits that (Python then never
+    raises KeyboardInterrupt): give the child the default handling a terminal's Ctrl-C meets."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 def test_ctrl_c_stops_cleanly_and_keeps_the_checkpoint(tmp_path):
     out = tmp_path / "run"
     environment = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     process = subprocess.Popen([sys.executable, "-m", "tinygan", "train", "ring", "--steps", "100000",
                                 "--batch-size", "32", "--out", str(out)], stderr=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True, env=environment)
+                               stdout=subprocess.PIPE, text=True, env=environment,
+                               preexec_fn=_default_sigint)
     deadline = time.time() + 120
     while time.time() < deadline and not (out / "config.json").exists():
         time.sleep(0.2)
