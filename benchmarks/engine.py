@@ -436,18 +436,24 @@ def profile_tinygan(size_name, steps, top=15):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="small,medium",
-                        help=f"comma-separated sizes to run, from {', '.join(SIZES)} (default: small,medium)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed windows per implementation (default 7)")
+def add_timing_arguments(parser):
+    """The options of the interleaved timing (``warm_up``, ``measure``), shared with ring8.py."""
+    parser.add_argument("--repeats", type=int, default=7, help="timed windows per implementation")
     parser.add_argument("--steps", type=int, default=0,
-                        help="steps per window (default: enough for about --window-seconds of the slowest)")
+                        help="steps per window (0: enough for about --window-seconds of the slowest)")
     parser.add_argument("--window-seconds", type=float, default=0.25,
-                        help="target length of one window of the slowest implementation (default 0.25)")
+                        help="target length of one window of the slowest implementation")
     parser.add_argument("--warmup-seconds", type=float, default=0.5,
-                        help="warm-up per implementation before timing (default 0.5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and input (default 0)")
+                        help="warm-up per implementation before timing")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--sizes", default="small,medium",
+                        help=f"comma-separated sizes to run, from {', '.join(SIZES)}")
+    add_timing_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and input")
     parser.add_argument("--profile", action="store_true",
                         help="instead of timing, profile tinygan alone (cProfile) at the first of --sizes")
     parser.add_argument("--quick", action="store_true",

@@ -45,7 +45,8 @@ BENCHMARKS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCHMARKS)
 sys.path.insert(0, BENCHMARKS)
 # engine.py puts this checkout's tinygan first on sys.path and imports torch when it is installed.
-from engine import blas_threads, load_average, measure, numpy_blas_name, usable_cpus, warm_up  # noqa: E402
+from engine import (add_timing_arguments, blas_threads, load_average, measure, numpy_blas_name,  # noqa: E402
+                    usable_cpus, warm_up)
 from engine import torch  # noqa: E402  (None when PyTorch is not installed)
 
 import numpy_gan  # noqa: E402
@@ -836,13 +837,7 @@ def parse_args(argv=None):
                              "CUDA (the NumPy row is skipped)")
     parser.add_argument("--batch", type=int, default=None,
                         help="batch size for every size run, instead of the size's own (e.g. 65536 on a GPU)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed windows per implementation")
-    parser.add_argument("--steps", type=int, default=0,
-                        help="steps per window (0: enough for about --window-seconds of the slowest)")
-    parser.add_argument("--window-seconds", type=float, default=0.25,
-                        help="target length of one window of the slowest implementation")
-    parser.add_argument("--warmup-seconds", type=float, default=0.5,
-                        help="warm-up per implementation before timing")
+    add_timing_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the batches")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory table (a process per row)")
     parser.add_argument("--no-train", action="store_true", help="skip timing the default `tinygan train` run")

@@ -363,3 +363,19 @@ def test_to_cpu_moves_the_values_to_the_host(device):
 def test_to_the_same_device_returns_the_tensor_itself(device):
     t = tg.tensor([1.0, 2.0], device=device)
     assert t.to(device) is t
+
+
+def test_limit_blas_threads_sets_and_restores_the_thread_count():
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl is a dependency of the command line")
+    tg.tensor([[1.0]]) @ tg.tensor([[1.0]])              # make sure numpy's BLAS is loaded
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):     # a known starting point above 1
+        before = blas_threads()
+        if not before or min(before) < 2:
+            pytest.skip(f"this numpy's BLAS cannot run 2 threads here (thread counts {before})")
+        with tg.backend.limit_blas_threads(1):
+            assert blas_threads() == [1] * len(before)
+        assert blas_threads() == before

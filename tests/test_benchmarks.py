@@ -88,6 +88,14 @@ def check_step_against(impl, reference):
         assert_close(grad, ref, f"gradient {number}")
 
 
+def step_together(ours, reference, steps):
+    """Run both implementations step by step, checking losses and gradients after each step."""
+    for _ in range(steps):
+        ours.step()
+        reference.step()
+        check_step_against(ours, reference)
+
+
 def small_problem():
     return ring8.make_problem("small", seed=3, batch=32)
 
@@ -95,10 +103,7 @@ def small_problem():
 def test_hand_written_numpy_step_agrees_with_tinygan():
     problem = small_problem()
     tinygan_gan, numpy_gan_ = ring8.TinyganGAN(problem), ring8.NumpyGAN(problem)
-    for step in range(3):
-        tinygan_gan.step()
-        numpy_gan_.step()
-        check_step_against(tinygan_gan, numpy_gan_)
+    step_together(tinygan_gan, numpy_gan_, steps=3)
     for params, refs in zip(tinygan_gan.parameters(), numpy_gan_.parameters()):
         for param, ref in zip(params, refs):
             assert_close(param, ref, "parameter after 3 steps")
@@ -132,10 +137,7 @@ def test_pytorch_step_agrees_with_the_hand_written_one():
 def check_torch_steps():
     problem = small_problem()
     torch_gan, numpy_gan_ = ring8.TorchGAN(problem), ring8.NumpyGAN(problem)
-    for _ in range(2):
-        torch_gan.step()
-        numpy_gan_.step()
-        check_step_against(torch_gan, numpy_gan_)
+    step_together(torch_gan, numpy_gan_, steps=2)
 
 
 def test_no_graph_survives_a_tinygan_step():

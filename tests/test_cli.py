@@ -110,6 +110,7 @@ def test_list_names_datasets_losses_and_presets():
     (["train", "ring", "--steps", "-5"], ["steps must be an integer >= 0"]),
     (["train", "ring", "--steps", "many"], ["invalid int value"]),
     (["train", "ring", "--penalty", "l2"], ["unknown penalty"]),
+    (["train", "ring", "--blas-threads", "0"], ["--blas-threads must be at least 1"]),
     (["sample", "/nonexistent/run", "--out", "x.npy"], ["is not a run folder"]),
     (["plot", "/nonexistent/run"], ["is not a run folder"]),
     ([], ["choose a command"]),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygan as tg
-from tinygan import plots
+from tinygan import plots, train
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -271,7 +271,6 @@ def test_plot_curves_draws_every_recorded_measurement_with_equilibria(tmp_path):
 
 
 def test_plot_curves_takes_a_trainer_history_and_skips_what_is_missing():
-    train = pytest.importorskip("tinygan.train")
     history = train.History({"loss": "wasserstein", "d_output": "critic"})
     for step in range(1, 11):
         history.append({"step": step, "loss_d": -0.1 * step, "loss_g": 0.1 * step})

@@ -448,3 +448,25 @@ def test_training_on_the_device(device):
     history = trainer.train(10)
     assert next(iter(trainer.G.parameters())).device == tg.backend.as_device(device)
     assert all(math.isfinite(v) for v in history.columns["loss_d"])
+
+
+def test_from_checkpoint_with_more_steps_follows_the_new_length(tmp_path):
+    path = str(tmp_path / "c.safetensors")
+    trainer = Trainer.from_config(small_config(steps=10, lr_drop_at=0.5), checkpoint_path=path)
+    trainer.train()
+    longer = Trainer.from_checkpoint(path, steps=40)
+    assert longer.config.steps == 40 and longer.step == 10
+    assert longer.lr_schedule.at == 20                         # the drop moves to half of the new length
+    history = longer.train()
+    assert len(history) == 40
+    assert history.columns["lr_g"][10] == pytest.approx(small_config().lr_g)       # step 11: before the new drop
+    assert history.columns["lr_g"][39] == pytest.approx(small_config().lr_g * 0.1)
+
+
+def test_derive_seed_separates_keys_and_refuses_negatives():
+    seeds = {tg.backend.derive_seed(0, train.STEP_KEY, step) for step in range(1, 1001)}
+    assert len(seeds) == 1000 and all(0 <= s < 2 ** 63 for s in seeds)
+    assert tg.backend.derive_seed(0, 1, 2) == tg.backend.derive_seed(0, 1, 2)
+    assert tg.backend.derive_seed(0, 1, 2) != tg.backend.derive_seed(0, 2, 1)
+    with pytest.raises(ValueError, match="non-negative"):
+        tg.backend.derive_seed(0, -1)

@@ -202,15 +202,10 @@ def _open_run(out, config):
             raise UsageError(f"--out {out} holds a run with another config; choose a new folder, or repeat that run "
                              f"with --config {os.path.join(out, CONFIG_FILE)}")
         try:
-            trainer = train.Trainer.from_checkpoint(os.path.join(out, CHECKPOINT_FILE), device=config.device)
+            trainer = train.Trainer.from_checkpoint(os.path.join(out, CHECKPOINT_FILE), device=config.device,
+                                                    checkpoint_every=_checkpoint_every(config), steps=config.steps)
         except (CheckpointError, KeyError, ValueError) as error:
             raise UsageError(f"cannot resume the run in {out}: {str(error).splitlines()[0]}")
-        if config.steps != saved.steps and config.lr_drop_at is not None:   # a longer (or shorter) run: its schedule
-            drop_at = round(config.lr_drop_at * config.steps)
-            trainer.lr_schedule = train.LearningRateDrop(drop_at, config.lr_drop_factor)
-        trainer.config = config
-        trainer.checkpoint_path = os.path.join(out, CHECKPOINT_FILE)
-        trainer.checkpoint_every = trainer.log_every * 10
         snapshots = _read_snapshots(out)
         snapshots = [s for s in snapshots if s["step"] <= trainer.step]
         print(f"continuing the run in {out} from step {trainer.step}", file=sys.stderr)
@@ -218,8 +213,13 @@ def _open_run(out, config):
     os.makedirs(out, exist_ok=True)
     write_text_atomically(os.path.join(out, CONFIG_FILE), config.to_json() + "\n")
     trainer = train.Trainer.from_config(config, checkpoint_path=os.path.join(out, CHECKPOINT_FILE),
-                                        checkpoint_every=config.log_every * 10)
+                                        checkpoint_every=_checkpoint_every(config))
     return trainer, []
+
+
+def _checkpoint_every(config):
+    """The run folder's checkpoint is rewritten every 10 host transfers (1,000 steps with log_every = 100)."""
+    return config.log_every * 10
 
 
 def _write_run_files(out, trainer, snapshots, plots, draw, seconds=None):

@@ -51,7 +51,7 @@ from .backend import Generator  # noqa: E402
 from .distributions import Uniform  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Tensor, linspace, tensor  # noqa: E402
-from .train import LOGIT_LOSSES  # noqa: E402
+from .train import LOGIT_LOSSES, RELATIVISTIC_LOSSES, d_output_kind  # noqa: E402
 
 __all__ = [
     "snapshot_1d", "snapshot_2d", "save_snapshots", "load_snapshots",
@@ -109,11 +109,6 @@ def _dtype_of(module):
     for parameter in getattr(module, "parameters", list)():
         return parameter.dtype
     return backend.get_default_dtype()
-
-
-def _d_output(loss):
-    """"probability" for the logit losses, "critic" for the others."""
-    return "probability" if loss in LOGIT_LOSSES else "critic"
 
 
 def _discriminator_values(D, x, d_output):
@@ -177,6 +172,12 @@ def _game_parts(trainer, G, D, data, latent, loss, step):
     return G, D, data, latent, loss or "nonsaturating", int(step or 0)
 
 
+def _check_dimension(function_name, data, dim, instead):
+    if data.dim != dim:
+        word = {1: "one", 2: "two"}[dim]
+        raise ValueError(f"{function_name}: the data must be {word}-dimensional, got dim={data.dim}; use {instead}")
+
+
 def _latent_range(latent):
     """An interval of each latent coordinate that holds most of the prior: the box of a uniform prior, else +-2."""
     if isinstance(latent, Uniform):
@@ -213,11 +214,10 @@ def snapshot_2d(trainer=None, *, G=None, D=None, data=None, latent=None, loss=No
     (or one fixed box) so that every picture of a run has the same axes.
     """
     G, D, data, latent, loss, step = _game_parts(trainer, G, D, data, latent, loss, step)
-    if data.dim != 2:
-        raise ValueError(f"snapshot_2d: the data must be two-dimensional, got dim={data.dim}; use snapshot_1d for 1-D")
+    _check_dimension("snapshot_2d", data, 2, "snapshot_1d for 1-D")
     device, dtype = _device_of(G), _dtype_of(G)
     generator = Generator(seed, device=device)
-    d_output = _d_output(loss)
+    d_output = d_output_kind(loss)
     real = data.sample(n, generator, dtype=_dtype_of(D))
     z = latent.sample(n, generator, dtype=dtype)
     if bounds is None:
@@ -234,7 +234,7 @@ def snapshot_2d(trainer=None, *, G=None, D=None, data=None, latent=None, loss=No
 
     # The generator's gradient with respect to its own samples: the direction gradient descent moves each G(z).
     x = fake.detach().requires_grad_()
-    real_logits = D(real) if loss in ("rsgan", "ragan") else None
+    real_logits = D(real) if loss in RELATIVISTIC_LOSSES else None
     loss_g = losses.generator_loss(D(x), kind=loss, real_logits=real_logits)
     (gradient,) = grad(loss_g, [x])
     arrows = -gradient * n  # the loss is a batch mean: times n gives each sample's own gradient
@@ -285,11 +285,10 @@ def snapshot_1d(trainer=None, *, G=None, D=None, data=None, latent=None, loss=No
     and the latent range; pass the same bounds to every snapshot of a run.
     """
     G, D, data, latent, loss, step = _game_parts(trainer, G, D, data, latent, loss, step)
-    if data.dim != 1:
-        raise ValueError(f"snapshot_1d: the data must be one-dimensional, got dim={data.dim}; use snapshot_2d")
+    _check_dimension("snapshot_1d", data, 1, "snapshot_2d")
     device, dtype = _device_of(G), _dtype_of(G)
     generator = Generator(seed, device=device)
-    d_output = _d_output(loss)
+    d_output = d_output_kind(loss)
     z_low, z_high = _latent_range(latent)
     if bounds is None:
         sample = data.sample(4000, generator, dtype=backend.float64).numpy()
@@ -671,7 +670,7 @@ def plot_curves(history, path=None, title=None, n_modes=None):
     columns = getattr(history, "columns", history)
     meta = getattr(history, "meta", None) or (columns.get("meta") if isinstance(columns, dict) else None) or {}
     loss = meta.get("loss")
-    d_output = meta.get("d_output") or (_d_output(loss) if loss else "probability")
+    d_output = meta.get("d_output") or (d_output_kind(loss) if loss else "probability")
     panels = []
     if _series(columns, "loss_d")[0] or _series(columns, "loss_g")[0]:
         panels.append("losses")

@@ -50,6 +50,16 @@ INIT_KEY, STEP_KEY, EVAL_KEY = 0, 1, 2
 LOGIT_LOSSES = ("nonsaturating", "minimax", "rsgan", "ragan")
 """Losses whose discriminator output is a logit: the history records sigmoid(logit), a probability."""
 
+RELATIVISTIC_LOSSES = ("rsgan", "ragan")
+"""Losses whose generator loss also compares with the discriminator's output on real samples."""
+
+
+def d_output_kind(loss):
+    """What the discriminator of ``loss`` outputs, as histories and pictures report it: "probability" (sigmoid of
+    a logit) for the logit losses, "critic" (the raw value) for hinge, Wasserstein and least squares."""
+    return "probability" if loss in LOGIT_LOSSES else "critic"
+
+
 PENALTIES = ("r1", "r2", "gp")
 
 
@@ -260,13 +270,14 @@ class Trainer:
         self.checkpoint_path, self.checkpoint_every = checkpoint_path, checkpoint_every
         self.config = config
         self.device = next(iter(G.parameters())).device
+        self.dtype = next(iter(G.parameters())).dtype       # samples and latents are drawn in G's dtype
         self.G_ema = copy.deepcopy(G) if ema is not None else None
         if self.G_ema is not None:
             for parameter in self.G_ema.parameters():
                 parameter.requires_grad_(False)
         self._initial_lrs = [[group["lr"] for group in opt.param_groups] for opt in (opt_G, opt_D)]
         self.step = 0
-        self.history = History({"loss": loss, "d_output": "probability" if loss in LOGIT_LOSSES else "critic"})
+        self.history = History({"loss": loss, "d_output": d_output_kind(loss)})
         self._pending = []              # per-step rows (1-d tensors on the device) not yet on the host
         self.last_good_state = None     # a deep copy of state_dict() at the last finite check
         self._mixture = isinstance(data, distributions.GaussianMixture)
@@ -301,9 +312,11 @@ class Trainer:
                    checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every, config=config)
 
     @classmethod
-    def from_checkpoint(cls, path, device=None, checkpoint_every=None):
+    def from_checkpoint(cls, path, device=None, checkpoint_every=None, steps=None):
         """Rebuild a trainer made by ``from_config`` from its checkpoint file and restore its state; ``train``
-        then continues the run. device: where to continue (default: the device of the saved config)."""
+        then continues the run. device: where to continue (default: the device of the saved config). steps: a
+        new length for the run (default: the saved config's); the learning-rate schedule follows it, so a run
+        extended this way is not the same as one that had the new length from the start."""
         state = load(path)
         if not state.get("config"):
             raise ValueError(f"Trainer.from_checkpoint: {path} holds no config (the trainer was not made by "
@@ -311,6 +324,8 @@ class Trainer:
         config = TrainConfig.from_json(state["config"])
         if device is not None:
             config = dataclasses.replace(config, device=str(backend.as_device(device)))
+        if steps is not None:
+            config = dataclasses.replace(config, steps=steps)
         trainer = cls.from_config(config, checkpoint_path=path, checkpoint_every=checkpoint_every)
         trainer.load_state_dict(state)
         return trainer
@@ -366,9 +381,9 @@ class Trainer:
         # k discriminator steps, each on fresh real and fake batches; fakes are made without a graph into G.
         d_losses, penalties = [], []
         for d_step in range((step - 1) * self.k + 1, step * self.k + 1):
-            real = self._draw(self.data, generator)
+            real = _draw(self.data, self.batch_size, generator, self.dtype)
             with no_grad():
-                fake = self.G(self._draw(self.latent, generator))
+                fake = self.G(_draw(self.latent, self.batch_size, generator, self.dtype))
             real_out, fake_out = self.D(real), self.D(fake)
             loss_d = self.d_loss_fn(real_out, fake_out)
             penalty = self._penalty(real, fake, generator) if d_step % self.penalty_every == 0 else None
@@ -383,9 +398,9 @@ class Trainer:
             penalties.append(penalty.detach() if penalty is not None else zeros_like(loss_d))
 
         # one generator step. D's parameters are frozen for it, so backward computes no gradient for them.
-        fake = self.G(self._draw(self.latent, generator))
+        fake = self.G(_draw(self.latent, self.batch_size, generator, self.dtype))
         real_for_g = None
-        if self.loss in ("rsgan", "ragan"):       # relativistic losses compare with real logits (no graph needed)
+        if self.loss in RELATIVISTIC_LOSSES:       # they compare with the real logits (no graph needed: no G in it)
             with no_grad():
                 real_for_g = self.D(real)
         _set_requires_grad(self.D, False)
@@ -402,20 +417,12 @@ class Trainer:
             self._update_ema(step)
 
         with no_grad():
-            if self.loss in LOGIT_LOSSES:
+            if d_output_kind(self.loss) == "probability":
                 real_out, fake_out = ops.sigmoid(real_out), ops.sigmoid(fake_out)
             row = ops.stack([ops.stack(d_losses).mean(), loss_g.detach(), ops.stack(penalties).mean(),
                              real_out.mean(), fake_out.mean(), grad_norm_d, grad_norm_g])
         self._pending.append((step, row, self.opt_D.param_groups[0]["lr"], self.opt_G.param_groups[0]["lr"]))
         self.step = step
-
-    def _draw(self, source, generator):
-        if isinstance(source, distributions.Distribution):
-            return source.sample(self.batch_size, generator=generator, dtype=self._dtype())
-        return source(self.batch_size, generator)
-
-    def _dtype(self):
-        return next(iter(self.G.parameters())).dtype
 
     def _penalty(self, real, fake, generator):
         """The penalty of this D step. With penalty_every = N > 1 it is applied on every N-th D step only, with N
@@ -447,10 +454,9 @@ class Trainer:
         if not self._pending:
             return
         values = ops.stack([row for _, row, _, _ in self._pending]).numpy().tolist()   # the one synchronisation
-        names = _ROW_NAMES
         first_bad = None
         for (step, _, lr_d, lr_g), numbers in zip(self._pending, values):
-            self.history.append({"step": step, **dict(zip(names, numbers)), "lr_d": lr_d, "lr_g": lr_g})
+            self.history.append({"step": step, **dict(zip(_DEVICE_COLUMNS, numbers)), "lr_d": lr_d, "lr_g": lr_g})
             if first_bad is None and not all(math.isfinite(v) for v in numbers):
                 first_bad = step
         self._pending = []
@@ -473,7 +479,7 @@ class Trainer:
 
     def _diverged(self, step):
         last_finite = {}
-        for name in _ROW_NAMES:
+        for name in _DEVICE_COLUMNS:
             finite = [(int(s), v) for s, v in zip(self.history.columns["step"], self.history.columns[name])
                       if math.isfinite(v)]
             if finite:
@@ -498,7 +504,7 @@ class Trainer:
         if seed is None:
             seed = backend.derive_seed(self.seed, EVAL_KEY, self.step)
         generator = backend.Generator(seed, self.device)
-        latent = _draw_n(self.latent, n, generator, self._dtype())
+        latent = _draw(self.latent, n, generator, self.dtype)
         with no_grad():
             return self.sampling_generator(latent)
 
@@ -506,7 +512,7 @@ class Trainer:
         """The metric columns at the current step: {name: value} (see History)."""
         generator = backend.Generator(backend.derive_seed(self.seed, EVAL_KEY, self.step, 1), self.device)
         fake = self.sample(self.eval_samples)
-        real = _draw_n(self.data, self.eval_samples, generator, self._dtype())
+        real = _draw(self.data, self.eval_samples, generator, self.dtype)
         result = {}
         if self._mixture:
             stats = metrics.mode_statistics(fake, self.data.means, self.data.stds)
@@ -594,11 +600,13 @@ class LearningRateDrop:
         return f"LearningRateDrop(at={self.at}, factor={self.factor})"
 
 
-_ROW_NAMES = ("loss_d", "loss_g", "penalty", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
-"""The per-step numbers a training step leaves on the device, in the order of its row tensor."""
+_DEVICE_COLUMNS = ("loss_d", "loss_g", "penalty", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+"""The history columns a training step computes on the device, in the order of the row tensor it leaves there
+(step and learning rates are Python numbers already)."""
 
 
-def _draw_n(source, n, generator, dtype):
+def _draw(source, n, generator, dtype):
+    """n samples from a Distribution (in ``dtype``) or from a sampler callable(n, generator)."""
     if isinstance(source, distributions.Distribution):
         return source.sample(n, generator=generator, dtype=dtype)
     return source(n, generator)
