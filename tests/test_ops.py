@@ -21,6 +21,7 @@ fixed it starts passing, strict xfail turns that into a failure, and the marker 
 import decimal
 import math
 import operator
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -1063,3 +1064,104 @@ def test_numpy_integers_are_accepted_as_axes():
 def test_comparing_a_tensor_with_none_answers():
     assert (tg.ones(2) == None) is False  # noqa: E711 (what the test is about)
     assert (tg.ones(2) != None) is True  # noqa: E711
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# binary_cross_entropy_with_logits: a fused node (forward and backward one node each) behind the GAN losses
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def bce_reference(logits, target):
+    """mean(t * softplus(-l) + (1 - t) * softplus(l)) in float64 with 60-digit softplus (the textbook
+    -[t log sigmoid(l) + (1 - t) log(1 - sigmoid(l))] written without a rounded sigmoid)."""
+    softplus_pos = np.vectorize(exact_softplus)(logits)
+    softplus_neg = np.vectorize(exact_softplus)(-logits)
+    return np.mean(target * softplus_neg + (1 - target) * softplus_pos)
+
+
+BCE_TARGETS = {"zero": 0.0, "one": 1.0, "number": 0.3, "tensor": "tensor"}
+
+
+@pytest.mark.parametrize("target_kind", BCE_TARGETS)
+@examples(0.5)
+@given(data=st.data())
+def test_binary_cross_entropy_with_logits_values_and_derivatives(target_kind, device, data):
+    """Value against the 60-digit reference, then gradgradcheck (first and second derivatives) with respect to the
+    logits and, for a tensor target, the target; logits up to +-30 (where log(sigmoid) would have lost everything)."""
+    shape = data.draw(nonscalar_shapes, label="shape")
+    logits_np = data.draw(hnp.arrays(np.float64, shape, elements=floats(-30.0, 30.0)), label="logits")
+    logits = leaf(logits_np, device)
+    if target_kind == "tensor":
+        target_np = data.draw(hnp.arrays(np.float64, shape, elements=floats(0.0, 1.0)), label="target")
+        target = leaf(target_np, device)
+        inputs = (logits, target)
+        function = tg.binary_cross_entropy_with_logits
+    else:
+        target_np = BCE_TARGETS[target_kind]
+        inputs = (logits,)
+
+        def function(logits):
+            return tg.binary_cross_entropy_with_logits(logits, target_np)
+
+    out = function(*inputs)
+    assert out.shape == () and out.dtype == tg.float64
+    np.testing.assert_allclose(to_numpy(out), bce_reference(logits_np, target_np), rtol=1e-12, atol=1e-300)
+    assert gradgradcheck(function, inputs)
+
+
+def test_binary_cross_entropy_with_logits_third_derivative(device):
+    """Its backward node has a differentiable backward too: gradgradcheck of the gradient function checks the
+    third derivative of the loss."""
+    logits = leaf([[-3.0], [0.5], [2.0]], device)
+    for target in (0.0, 1.0, 0.25):
+        def gradient(logits, target=target):
+            (grad,) = tg.grad(tg.binary_cross_entropy_with_logits(logits, target), [logits], create_graph=True)
+            return grad
+        assert gradgradcheck(gradient, (logits,)), target
+
+
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64], ids=str)
+def test_binary_cross_entropy_with_logits_keeps_the_tail_precision(dtype, device):
+    """A confidently right logit (l = 30 with target 1, l = -30 with target 0) has a loss and a gradient of about
+    e^-30 = 9.4e-14 / n, kept to full relative precision: sigmoid(l) - t would round them to 0 in float32."""
+    logits = tg.tensor([30.0, 30.0], dtype=dtype, device=device, requires_grad=True)
+    for target, sign in ((1.0, 1.0), (0.0, -1.0)):
+        out = tg.binary_cross_entropy_with_logits(logits * sign, target)
+        (grad,) = tg.grad(out, [logits])
+        assert out.dtype == dtype and grad.dtype == dtype
+        np.testing.assert_allclose(to_numpy(out), exact_softplus(-30.0), rtol=64 * np.finfo(dtype).eps)
+        np.testing.assert_allclose(to_numpy(grad), [-exact_sigmoid(-30.0) / 2] * 2, rtol=64 * np.finfo(dtype).eps)
+
+
+def test_binary_cross_entropy_with_logits_is_one_node_each_way(device):
+    """Forward records one node whose edge leads straight to the logits' maker; first-order backward is one
+    node too (what makes the GAN losses cheap), and the gradient matches softplus(-l).mean() written out."""
+    x = tg.tensor([[0.5, -1.0, 2.0]], device=device, requires_grad=True)
+    logits = (x * 2.0).sum(axis=0)
+    loss = tg.binary_cross_entropy_with_logits(logits, 1.0)
+    assert loss.grad_fn.function is tg.ops.BinaryCrossEntropyWithLogits
+    assert loss.grad_fn.next_edges[0][0] is logits.grad_fn
+    (grad,) = tg.grad(loss, [x], create_graph=True)
+    assert grad.grad_fn is not None
+    written_out = tg.softplus(-(x * 2.0).sum(axis=0)).mean()
+    (expected,) = tg.grad(written_out, [x])
+    np.testing.assert_allclose(to_numpy(grad), to_numpy(expected), rtol=1e-6)
+
+
+@pytest.mark.parametrize("logits, target, error, words", [
+    (np.zeros(3), 0.0, TypeError, "tinygan Tensor"),
+    ("int", 0.0, TypeError, "floating-point"),
+    ("empty", 0.0, ValueError, "no elements"),
+    ("float32", 1.5, ValueError, "in [0, 1]"),
+    ("float32", True, ValueError, "in [0, 1]"),
+    ("float32", "other shape", ValueError, "shape and dtype"),
+    ("float32", "float64", ValueError, "shape and dtype"),
+])
+def test_binary_cross_entropy_with_logits_rejects_bad_input(logits, target, error, words):
+    made = {"int": tg.tensor([1, 2]), "empty": tg.zeros(0), "float32": tg.zeros(3)}
+    logits = made.get(logits, logits) if isinstance(logits, str) else logits
+    target = {"other shape": tg.zeros(3, 1), "float64": tg.zeros(3, dtype=tg.float64)}.get(target, target) \
+        if isinstance(target, str) else target
+    with pytest.raises(error, match=re.escape(words)) as raised:
+        tg.binary_cross_entropy_with_logits(logits, target)
+    assert "binary_cross_entropy_with_logits" in str(raised.value)

@@ -20,10 +20,10 @@ from .serialization import CheckpointError, load, save  # noqa: E402
 from .autograd import Context, Function, enable_grad, grad, graph, is_grad_enabled, no_grad, once_differentiable
 from .backend import (CPU, Device, Generator, bool_, float32, float64, get_default_device, get_default_dtype,
                       int32, int64, manual_seed, set_default_device, set_default_dtype)
-from .ops import (abs, elu, add, all, any, argmax, argmin, broadcast_to, cast, cat, clamp, clip, clone, concatenate,
-                  cos, div, equal, exp, expand, expand_dims, flatten, getitem, greater, greater_equal, isfinite,
-                  isnan, leaky_relu, less, less_equal, linear, log, log1p, logical_and, logical_not, logical_or,
-                  logsigmoid, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, norm, not_equal,
-                  permute, pow, relu, reshape, sigmoid, sign, sin, softplus, sqrt, squeeze, stack, std, sub, sum,
-                  sum_to, swapaxes, tanh, to_device, transpose, unsqueeze, var, where)
+from .ops import (abs, elu, add, all, any, argmax, argmin, binary_cross_entropy_with_logits, broadcast_to, cast,
+                  cat, clamp, clip, clone, concatenate, cos, div, equal, exp, expand, expand_dims, flatten, getitem,
+                  greater, greater_equal, isfinite, isnan, leaky_relu, less, less_equal, linear, log, log1p,
+                  logical_and, logical_not, logical_or, logsigmoid, logsumexp, matmul, max, maximum, mean, min,
+                  minimum, mul, neg, norm, not_equal, permute, pow, relu, reshape, sigmoid, sign, sin, softplus, sqrt,
+                  squeeze, stack, std, sub, sum, sum_to, swapaxes, tanh, to_device, transpose, unsqueeze, var, where)
 __version__ = "0.1.0"

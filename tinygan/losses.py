@@ -53,8 +53,8 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _logits(function_name, logits, argument="logits"):
-    """``logits`` as a (batch,) tensor, after checking it is a float Tensor of shape (batch,) or (batch, 1)."""
+def _checked_logits(function_name, logits, argument="logits"):
+    """``logits`` as given, after checking it is a float Tensor of shape (batch,) or (batch, 1), batch > 0."""
     if not isinstance(logits, Tensor):
         raise TypeError(f"{function_name}: {argument} must be a tinygan Tensor of shape (batch,) or (batch, 1), "
                         f"got {type(logits).__name__}")
@@ -67,7 +67,14 @@ def _logits(function_name, logits, argument="logits"):
     if shape[0] == 0:
         raise ValueError(f"{function_name}: {argument} is an empty batch (shape {shape}); the mean of no samples "
                          f"is undefined")
-    return logits.reshape(shape[0]) if len(shape) == 2 else logits
+    return logits
+
+
+def _logits(function_name, logits, argument="logits"):
+    """``logits`` checked as by _checked_logits and flattened to (batch,), for losses that combine logits
+    elementwise (a (batch,) and a (batch, 1) tensor must not broadcast into a (batch, batch) matrix)."""
+    logits = _checked_logits(function_name, logits, argument)
+    return logits.reshape(logits.shape[0]) if logits.ndim == 2 else logits
 
 
 def _pair(function_name, real_logits, fake_logits, same_batch=False):
@@ -102,8 +109,10 @@ def bce_discriminator_loss(real_logits, fake_logits):
     optimum for a fixed G is D*(x) = p_data(x) / (p_data(x) + p_g(x)), where L_D = log 4 - 2 JSD(p_data || p_g),
     so log 4 when p_g = p_data (every logit 0).
     """
-    real, fake = _pair("bce_discriminator_loss", real_logits, fake_logits)
-    return ops.softplus(-real).mean() + ops.softplus(fake).mean()
+    # each term is one fused node, mean(softplus(-l)) and mean(softplus(l)); a mean over (n,) or (n, 1) is the same
+    real = _checked_logits("bce_discriminator_loss", real_logits, "real_logits")
+    fake = _checked_logits("bce_discriminator_loss", fake_logits, "fake_logits")
+    return ops.binary_cross_entropy_with_logits(real, 1.0) + ops.binary_cross_entropy_with_logits(fake, 0.0)
 
 
 def nonsaturating_generator_loss(fake_logits, real_logits=None):
@@ -115,7 +124,8 @@ def nonsaturating_generator_loss(fake_logits, real_logits=None):
     dL/dl = -sigmoid(-l) / m: close to -1/m for a fake that D rejects confidently (l << 0), so G keeps learning.
     log 2 at logit 0.
     """
-    return ops.softplus(-_logits("nonsaturating_generator_loss", fake_logits, "fake_logits")).mean()
+    fake = _checked_logits("nonsaturating_generator_loss", fake_logits, "fake_logits")
+    return ops.binary_cross_entropy_with_logits(fake, 1.0)  # one fused node for mean(softplus(-l))
 
 
 def minimax_generator_loss(fake_logits, real_logits=None):
@@ -126,7 +136,8 @@ def minimax_generator_loss(fake_logits, real_logits=None):
     fake_logits (m,) or (m, 1); real_logits is not used. dL/dl = -sigmoid(l) / m: it vanishes for a fake that D
     rejects confidently (about 4.5e-5 at l = -10), which is why it saturates early in training. -log 2 at logit 0.
     """
-    return ops.logsigmoid(-_logits("minimax_generator_loss", fake_logits, "fake_logits")).mean()
+    fake = _checked_logits("minimax_generator_loss", fake_logits, "fake_logits")
+    return -ops.binary_cross_entropy_with_logits(fake, 0.0)  # -mean(softplus(l)), a fused node and a negation
 
 
 # ---------------------------------------------------------------------------------------------------------------
