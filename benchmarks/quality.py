@@ -101,7 +101,8 @@ def main():
     parser.add_argument("--dataset", choices=["ring", "grid", "both"], default="both")
     parser.add_argument("--losses", choices=["preset", "all"], default="preset",
                         help="preset: the presets only; all: one row per loss on the preset's recipe")
-    parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1 per row (default 10)")
+    parser.add_argument("--seeds", type=int, default=10, help="N seeds per row (default 10)")
+    parser.add_argument("--first-seed", type=int, default=0, help="the seeds are first-seed .. first-seed + N - 1")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps of every recipe")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each with one BLAS thread)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 200 steps, 1 seed")
@@ -110,7 +111,8 @@ def main():
         args.steps, args.seeds = 200, 1
     datasets = ["ring", "grid"] if args.dataset == "both" else [args.dataset]
 
-    print(f"quality: {EVAL_SAMPLES} samples per run, seeds 0..{args.seeds - 1}, {args.jobs} job(s), "
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    print(f"quality: {EVAL_SAMPLES} samples per run, seeds {seeds[0]}..{seeds[-1]}, {args.jobs} job(s), "
           f"{os.cpu_count()} CPUs")
     for dataset in datasets:
         rows = recipes(dataset, args.losses)
@@ -120,7 +122,7 @@ def main():
                 config = dataclasses.replace(config, steps=args.steps, eval_every=0)
             else:
                 config = dataclasses.replace(config, eval_every=0)    # only the final evaluation counts here
-            jobs += [(name, dataclasses.replace(config, seed=seed)) for seed in range(args.seeds)]
+            jobs += [(name, dataclasses.replace(config, seed=seed)) for seed in seeds]
         outcomes = []
         if args.jobs > 1:
             _one_blas_thread_in_new_processes()
