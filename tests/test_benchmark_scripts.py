@@ -1,4 +1,5 @@
-"""benchmarks/quality.py: its recipes and its --set parser (the benchmark itself is a script, run by hand)."""
+"""benchmarks/quality.py and benchmarks/presets.py: their parts and tiny runs (the benchmarks themselves are
+scripts, run by hand)."""
 
 import os
 import subprocess
@@ -8,11 +9,14 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
 
+import presets  # noqa: E402
 import quality  # noqa: E402
 
+import tinygan as tg  # noqa: E402
 from tinygan import losses, train  # noqa: E402
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks", "quality.py")
+BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
+SCRIPT = os.path.join(BENCHMARKS, "quality.py")
 
 
 def test_parse_changes_reads_json_values_and_strings():
@@ -51,3 +55,28 @@ def test_script_runs_a_changed_recipe_and_prints_the_table():
 def test_script_rejects_an_unknown_field():
     result = subprocess.run([sys.executable, SCRIPT, "--set", "stepz=3"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--set 'stepz=3'" in result.stderr
+
+
+def test_presets_measure_reports_the_metrics_each_dataset_has():
+    mixture = presets.measure(train.preset("mixture1d", steps=5, eval_every=0))
+    assert set(mixture) == {"seconds", "mmd2", "mmd2_data", "js", "js_data", "modes", "n_modes", "hq"}
+    assert mixture["n_modes"] == 2 and 0 <= mixture["hq"] <= 1
+    # the data-vs-data references are what a perfect generator scores: near 0, and below an untrained generator's
+    assert abs(mixture["mmd2_data"]) < 0.01 and mixture["js_data"] < mixture["js"]
+    moons = presets.measure(train.preset("moons", steps=5, eval_every=0, g_hidden=(8,), d_hidden=(8,)))
+    assert set(moons) == {"seconds", "mmd2", "mmd2_data"}      # no closed-form density, no modes
+
+
+def test_presets_box_holds_every_point_with_a_margin():
+    a = tg.tensor([[0.0, 1.0], [2.0, 3.0]])
+    b = tg.tensor([[-1.0, 1.5]])
+    (low0, high0), (low1, high1) = presets._box(a, b)
+    assert (low0, high0, low1, high1) == pytest.approx((-1.3, 2.3, 0.8, 3.2))
+    assert presets._box(tg.tensor([1.0, 2.0])) == pytest.approx((0.9, 2.1))
+
+
+def test_presets_script_prints_a_row_per_dataset():
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "presets.py"), "--quick", "--datasets",
+                             "gaussian", "gmm2d"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| gaussian | 100 |" in result.stdout and "| gmm2d | 100 |" in result.stdout
