@@ -149,7 +149,9 @@ def main():
         rows = recipes(dataset, args.losses)
         jobs = []
         for name, config in rows.items():
-            config = dataclasses.replace(config, **changes).validate()
+            if changes:
+                name = name.replace("preset", "preset with --set", 1)
+                config = dataclasses.replace(config, **changes).validate()
             if args.steps is not None:
                 config = dataclasses.replace(config, steps=args.steps, eval_every=0)
             else:

@@ -48,7 +48,7 @@ def test_script_runs_a_changed_recipe_and_prints_the_table():
     assert result.returncode == 0, result.stderr
     assert "recipes changed by --set: {'latent': 'uniform', 'g_hidden': (16, 16), 'd_hidden': (16,)}" in result.stdout
     assert "ring: 30 steps" in result.stdout
-    assert "| preset (nonsaturating) |" in result.stdout
+    assert "| preset with --set (nonsaturating) |" in result.stdout
     assert "changed recipe (--set), every seed 8/8 modes" in result.stdout
 
 
