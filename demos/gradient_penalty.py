@@ -95,7 +95,7 @@ for method in METHODS:
                           penalty=None if clipping else "gp", penalty_weight=0.0 if clipping else 10.0,
                           clip_value=0.01 if clipping else None, k=5, g_hidden=tuple(hidden), d_hidden=tuple(hidden),
                           optimizer="rmsprop" if clipping else "adam", lr_g=5e-4, lr_d=5e-4, betas=(0.5, 0.9),
-                          steps=gan_steps, ema=None, lr_drop_at=None,
+                          steps=gan_steps, ema=None, lr_drop_at=None, latent="normal", penalty_every=1,
                           eval_every=max(10, gan_steps // 10), eval_samples=200 if args.quick else 2500, seed=0)
     trainer = train.Trainer.from_config(config)
     trainer.train()

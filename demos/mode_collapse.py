@@ -50,6 +50,7 @@ for dataset in datasets:
         penalty = "gp" if loss == "wasserstein" else None
         config = train.preset(dataset, loss=loss, penalty=penalty, penalty_weight=10.0 if penalty else 0.0,
                               g_hidden=hidden, d_hidden=hidden, lr_g=1e-3, lr_d=1e-3, steps=steps, ema=None,
+                              latent="normal", penalty_every=1,
                               lr_drop_at=None, eval_every=steps // 12 if not args.quick else steps // 2,
                               eval_samples=200 if args.quick else 2500, seed=0)
         trainer = train.Trainer.from_config(config)

@@ -173,8 +173,13 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_checkpoint(tmp_path):
 
 def test_no_dataset_is_a_first_look_at_the_ring_and_folders_say_what_ran():
     config = cli._config_from_arguments(cli.build_parser().parse_args(["train"]))
-    assert config == train.preset("ring", steps=cli.FIRST_LOOK_STEPS)
+    assert config == train.preset("ring", steps=cli.FIRST_LOOK_STEPS, **cli.FIRST_LOOK_CHANGES)
+    assert config.latent == "normal" and config.penalty_every == 1 and config != train.preset("ring", steps=5000)
     assert cli._config_from_arguments(cli.build_parser().parse_args(["train", "ring"])) == train.preset("ring")
-    assert cli._default_folder(config) == os.path.join("runs", f"ring-{cli.FIRST_LOOK_STEPS}")
+    assert cli._default_folder(config) == os.path.join("runs", "first-look")
+    longer = cli._config_from_arguments(cli.build_parser().parse_args(["train", "--steps", "8000"]))
+    assert longer == cli.first_look_config(8000)
+    assert cli._default_folder(longer) == os.path.join("runs", "first-look-8000")
+    assert cli._default_folder(train.preset("ring", steps=5000)) == os.path.join("runs", "ring-5000")
     assert cli._default_folder(train.preset("ring")) == os.path.join("runs", "ring")
     assert cli._default_folder(train.preset("grid", seed=2)) == os.path.join("runs", "grid")

@@ -1,7 +1,7 @@
 """The command line: train a GAN on a toy distribution and get a folder of pictures that explain the game.
 
-    tinygan train                    # a first look: the ring preset's recipe for 5,000 steps -> runs/ring-5000/
-    tinygan train ring               # the full ring preset (20,000 steps) -> runs/ring/
+    tinygan train                    # a first look: the ring, 5,000 steps of the shared 2-D recipe -> runs/first-look/
+    tinygan train ring               # the full ring preset (30,000 steps) -> runs/ring/
     tinygan train grid --seed 3 --out runs/grid3
     tinygan train moons --loss hinge --steps 2000
     tinygan list                     # datasets, losses, presets
@@ -29,7 +29,12 @@ from .serialization import CheckpointError, write_bytes_atomically, write_text_a
 CONFIG_FILE, CHECKPOINT_FILE, HISTORY_FILE = "config.json", "checkpoint.safetensors", "history.csv"
 METRICS_FILE, SNAPSHOTS_FILE = "metrics.json", "snapshots.safetensors"
 SNAPSHOTS_PER_RUN = 24          # frames of the GIF (plus the start)
-FIRST_LOOK_STEPS = 5000         # `tinygan train` with no dataset: the ring preset's recipe, shortened to about a minute
+FIRST_LOOK_STEPS = 5000         # `tinygan train` with no dataset: a GAN on the ring in about a minute
+FIRST_LOOK_CHANGES = dict(latent="normal", penalty_every=1, lr_drop_at=0.8, lr_drop_factor=0.1)
+"""The first look trains the ring with the recipe the 2-D presets share, not with the ring preset's own changes (a
+uniform latent, lazy R1, a milder learning-rate drop at half the run): those pay off over the preset's 30,000
+steps, but over 5,000 the shared recipe lands more samples on the modes (92% against 86%, seed 0)."""
+FIRST_LOOK_FOLDER = "first-look"
 
 
 class UsageError(Exception):
@@ -47,7 +52,7 @@ def build_parser():
 
     run = commands.add_parser("train", help="train a preset (ring by default) and write a run folder")
     run.add_argument("dataset", nargs="?", default=None,
-                     help=f"one of: {', '.join(train.PRESETS)} (default: the ring recipe for {FIRST_LOOK_STEPS} "
+                     help=f"one of: {', '.join(train.PRESETS)} (default: a first look at the ring, {FIRST_LOOK_STEPS} "
                           f"steps, or the --config's dataset)")
     run.add_argument("--config", help="a config.json of an earlier run: repeat it (other options override it)")
     run.add_argument("--loss", help=f"one of: {', '.join(losses.LOSSES)} (default: the preset's)")
@@ -156,14 +161,14 @@ def _config_from_arguments(args):
             raise UsageError(f"cannot read the config {args.config}: {error}")
         if args.dataset is not None and args.dataset != config.dataset:
             raise UsageError(f"the config is for {config.dataset!r}, not {args.dataset!r}")
+    elif args.dataset is None:
+        config = first_look_config()  # the full ring preset takes a few minutes: `tinygan train ring`
     else:
         try:
-            config = train.preset(args.dataset or "ring")
+            config = train.preset(args.dataset)
         except ValueError as error:
             raise UsageError(str(error))
     steps = args.steps
-    if steps is None and args.dataset is None and args.config is None:
-        steps = FIRST_LOOK_STEPS      # a first look: the full ring preset takes a few minutes, `tinygan train ring`
     changes = {"loss": args.loss, "penalty_weight": args.penalty_weight, "steps": steps, "k": args.k,
                "batch_size": args.batch_size, "device": args.device, "seed": args.seed}
     changes = {name: value for name, value in changes.items() if value is not None}
@@ -179,8 +184,17 @@ def _config_from_arguments(args):
     return config
 
 
+def first_look_config(steps=FIRST_LOOK_STEPS):
+    """What `tinygan train` with no dataset trains: the ring with FIRST_LOOK_CHANGES, for ``steps`` steps."""
+    return train.preset("ring", steps=steps, **FIRST_LOOK_CHANGES)
+
+
 def _default_folder(config):
-    """runs/DATASET for a preset as it is; runs/DATASET-STEPS when only the number of steps differs from it."""
+    """runs/DATASET for a preset as it is; runs/DATASET-STEPS when only the number of steps differs from it;
+    runs/first-look (runs/first-look-STEPS with other steps) for the first look."""
+    if config == first_look_config(config.steps):
+        suffix = "" if config.steps == FIRST_LOOK_STEPS else f"-{config.steps}"
+        return os.path.join("runs", FIRST_LOOK_FOLDER + suffix)
     preset = train.PRESETS.get(config.dataset)
     shortened = preset is not None and dataclasses.replace(config, steps=preset.steps) == preset
     if shortened and config.steps != preset.steps:
