@@ -16,7 +16,7 @@ every other loss the library offers on the same recipe: the logit and critic los
     python benchmarks/quality.py --losses all --seeds 3      # the comparison table, every loss
     python benchmarks/quality.py --dataset ring --jobs 2     # two runs at a time (one BLAS thread each)
     python benchmarks/quality.py --quick                     # smoke run: 200 steps, 1 seed (numbers meaningless)
-    python benchmarks/quality.py --dataset ring --set latent=uniform --set steps=30000   # a changed recipe
+    python benchmarks/quality.py --dataset ring --set lr_drop_factor=1.0 --seeds 4   # a changed recipe
 
 Targets (issue 4): every seed of the presets captures all 8 ring modes with >= 98% high-quality samples and all
 25 grid modes with >= 95%, in at most 10 minutes per run on a 2-core CPU. A PASS/MISS line per dataset says

@@ -757,8 +757,11 @@ PRESETS = {
                             lr_g=1e-3, lr_d=1e-3, batch_size=128, eval_every=250),
     "mixture1d": TrainConfig(dataset="mixture1d", latent_dim=1, g_hidden=(64, 64), d_hidden=(64, 64), steps=3000,
                              lr_g=5e-4, lr_d=5e-4, penalty="r1", penalty_weight=1.0, batch_size=128, eval_every=250),
-    "uniform": TrainConfig(dataset="uniform", latent_dim=1, g_hidden=(32, 32), d_hidden=(32, 32), steps=2000,
-                           lr_g=1e-3, lr_d=1e-3, batch_size=128, eval_every=250),
+    # U[0, 1]'s sharp edges: without R1 the generator squeezed into [0.6, 1.1] (MMD^2 0.43); R1, a slower Adam, an
+    # EMA and the drop bring MMD^2 to the noise of a data sample (under 0.001; benchmarks/presets.py, 3 seeds)
+    "uniform": TrainConfig(dataset="uniform", latent_dim=1, g_hidden=(32, 32), d_hidden=(32, 32), steps=4000,
+                           lr_g=3e-4, lr_d=3e-4, penalty="r1", penalty_weight=1.0, ema=0.999, lr_drop_at=0.8,
+                           batch_size=128, eval_every=250),
 }
 """dataset name -> the TrainConfig that trains it well; ``preset(name, **changes)`` returns a copy with changes."""
 
