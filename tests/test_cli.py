@@ -173,7 +173,9 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_checkpoint(tmp_path):
 
 def test_no_dataset_is_a_first_look_at_the_ring_and_folders_say_what_ran():
     config = cli._config_from_arguments(cli.build_parser().parse_args(["train"]))
-    assert config == train.preset("ring", steps=cli.FIRST_LOOK_STEPS, **cli.FIRST_LOOK_CHANGES)
+    assert config == train.preset("ring", steps=cli.FIRST_LOOK_STEPS, latent="normal", penalty_every=1,
+                                  lr_drop_at=0.8, lr_drop_factor=0.1)
+    assert config == train.TrainConfig(dataset="ring", steps=cli.FIRST_LOOK_STEPS, **train.SHARED_2D_RECIPE)
     assert config.latent == "normal" and config.penalty_every == 1 and config != train.preset("ring", steps=5000)
     assert cli._config_from_arguments(cli.build_parser().parse_args(["train", "ring"])) == train.preset("ring")
     assert cli._default_folder(config) == os.path.join("runs", "first-look")

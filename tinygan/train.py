@@ -729,15 +729,17 @@ class TrainConfig:
         return cls(**fields)
 
 
-_TOY_2D = dict(g_hidden=(128, 128, 128), d_hidden=(128, 128, 128), lr_g=3e-4, lr_d=3e-4, betas=(0.5, 0.9),
-               penalty="r1", penalty_weight=1.0, ema=0.999, lr_drop_at=0.8)
+SHARED_2D_RECIPE = dict(g_hidden=(128, 128, 128), d_hidden=(128, 128, 128), lr_g=3e-4, lr_d=3e-4,
+                        betas=(0.5, 0.9), penalty="r1", penalty_weight=1.0, ema=0.999, lr_drop_at=0.8)
 """The recipe the 2-D presets share (measured with benchmarks/quality.py, see the README's "Quality"): ReLU MLPs
-3 x 128, the non-saturating loss with R1, Adam 3e-4 betas (0.5, 0.9) for both players, a 10x learning-rate drop
-at 80% of the run and an EMA generator (0.999). The learning rate matters most: 1e-4 reaches 89% high-quality
-ring samples in 6,000 steps where 3e-4 reaches 94% (1e-3 oscillates). The grid's 25 modes want wider networks
-(3 x 256: 96.8% after 20,000 steps against 80% with 3 x 128) and a weaker R1 (0.1; 1.0 gives 80%)."""
+3 x 128, the non-saturating loss with R1 on every D step, a normal latent (the TrainConfig defaults for the fields
+not named here), Adam 3e-4 betas (0.5, 0.9) for both players, a 10x learning-rate drop at 80% of the run and an
+EMA generator (0.999). `tinygan train` with no dataset trains the ring with it (the command line's first look).
+The learning rate matters most: 1e-4 reaches 89% high-quality ring samples in 6,000 steps where 3e-4 reaches 94%
+(1e-3 oscillates). The grid's 25 modes want wider networks (3 x 256: 96.8% after 20,000 steps against 80% with
+3 x 128) and a weaker R1 (0.1; 1.0 gives 80%)."""
 
-_RING = dict(_TOY_2D, latent="uniform", penalty_every=4, lr_drop_at=0.5, lr_drop_factor=0.3)
+RING_RECIPE = dict(SHARED_2D_RECIPE, latent="uniform", penalty_every=4, lr_drop_at=0.5, lr_drop_factor=0.3)
 """The ring's changes to that recipe (benchmarks/quality.py; the shared recipe scored 97.6% high-quality samples
 on average over 4 seeds, this one 97.9% over 10, 7 of them at 98% or more): a uniform latent on [-1, 1]^2, R1 on
 every 4th D step with 4 times the weight (lazy regularization: the same penalty on average at a quarter of its
@@ -746,13 +748,13 @@ instead of 0.1x at 80%), so that the generator keeps sharpening the thin bridges
 map from a connected latent cannot avoid."""
 
 PRESETS = {
-    "ring": TrainConfig(dataset="ring", steps=30000, **_RING),
-    "grid": TrainConfig(dataset="grid", steps=20000, **dict(_TOY_2D, g_hidden=(256, 256, 256), d_hidden=(256, 256, 256),
-                                                            penalty_weight=0.1)),
-    "gmm2d": TrainConfig(dataset="gmm2d", steps=4000, **_TOY_2D),
-    "swiss_roll": TrainConfig(dataset="swiss_roll", steps=4000, **_TOY_2D),
-    "moons": TrainConfig(dataset="moons", steps=4000, **_TOY_2D),
-    "checkerboard": TrainConfig(dataset="checkerboard", steps=6000, **_TOY_2D),
+    "ring": TrainConfig(dataset="ring", steps=30000, **RING_RECIPE),
+    "grid": TrainConfig(dataset="grid", steps=20000, **dict(SHARED_2D_RECIPE, g_hidden=(256, 256, 256),
+                                                            d_hidden=(256, 256, 256), penalty_weight=0.1)),
+    "gmm2d": TrainConfig(dataset="gmm2d", steps=4000, **SHARED_2D_RECIPE),
+    "swiss_roll": TrainConfig(dataset="swiss_roll", steps=4000, **SHARED_2D_RECIPE),
+    "moons": TrainConfig(dataset="moons", steps=4000, **SHARED_2D_RECIPE),
+    "checkerboard": TrainConfig(dataset="checkerboard", steps=6000, **SHARED_2D_RECIPE),
     "gaussian": TrainConfig(dataset="gaussian", latent_dim=1, g_hidden=(32, 32), d_hidden=(32, 32), steps=2000,
                             lr_g=1e-3, lr_d=1e-3, batch_size=128, eval_every=250),
     "mixture1d": TrainConfig(dataset="mixture1d", latent_dim=1, g_hidden=(64, 64), d_hidden=(64, 64), steps=3000,
