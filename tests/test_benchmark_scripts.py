@@ -43,9 +43,11 @@ def test_recipes_has_one_row_per_loss_and_both_wasserstein_constraints():
 
 def test_script_runs_a_changed_recipe_and_prints_the_table():
     result = subprocess.run([sys.executable, SCRIPT, "--dataset", "ring", "--seeds", "1", "--steps", "30",
+                             "--first-seed", "3",
                              "--set", "latent=uniform", "--set", "g_hidden=[16,16]", "--set", "d_hidden=[16]"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+    assert "seeds 3..3" in result.stdout and "| seed 3: " in result.stdout
     assert "recipes changed by --set: {'latent': 'uniform', 'g_hidden': (16, 16), 'd_hidden': (16,)}" in result.stdout
     assert "ring: 30 steps" in result.stdout
     assert "| preset with --set (nonsaturating) |" in result.stdout
