@@ -1,7 +1,7 @@
 """The command line: train a GAN on a toy distribution and get a folder of pictures that explain the game.
 
     tinygan train                    # a first look: the ring, 5,000 steps of the shared 2-D recipe -> runs/first-look/
-    tinygan train ring               # the full ring preset (30,000 steps) -> runs/ring/
+    tinygan train ring               # the full ring preset (60,000 steps) -> runs/ring/
     tinygan train grid --seed 3 --out runs/grid3
     tinygan train moons --loss hinge --steps 2000
     tinygan list                     # datasets, losses, presets
@@ -183,7 +183,7 @@ def _config_from_arguments(args):
 def first_look_config(steps=FIRST_LOOK_STEPS):
     """What `tinygan train` with no dataset trains: the ring with train.SHARED_2D_RECIPE, for ``steps`` steps.
     Not the ring preset's own recipe (train.RING_RECIPE: a uniform latent, lazy R1, a milder learning-rate drop at
-    half the run): its changes pay off over the preset's 30,000 steps, but over 5,000 the shared recipe lands more
+    half the run): its changes pay off over the preset's 60,000 steps, but over 5,000 the shared recipe lands more
     samples on the modes (92% against 86%, seed 0)."""
     return train.TrainConfig(dataset="ring", steps=steps, **train.SHARED_2D_RECIPE).validate()
 
