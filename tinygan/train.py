@@ -740,21 +740,21 @@ The learning rate matters most: 1e-4 reaches 89% high-quality ring samples in 6,
 
 RING_RECIPE = dict(SHARED_2D_RECIPE, latent="uniform", penalty_every=4, lr_drop_at=0.5, lr_drop_factor=0.3)
 """The ring's changes to that recipe (benchmarks/quality.py; see the README's "Quality"): a uniform latent on
-[-1, 1]^2, R1 on every 4th D step with 4 times the weight (lazy regularization: the same penalty on average at a
-quarter of its cost) and a milder learning-rate drop (0.3x at half the run instead of 0.1x at 80%), so that the
-generator keeps sharpening the thin bridges between modes that a continuous map from a connected latent cannot
-avoid. The preset trains it for 60,000 steps (about 7 minutes on one CPU core): the bridges keep thinning long
-after every mode is found (97.9% high-quality samples on average over 10 seeds at 30,000 steps, 96.8% the worst;
-at 60,000 every seed reached 98%)."""
+[-1, 1]^2, R1 on every 4th D step with 4 times the weight (lazy regularization: the same penalty on average at a quarter
+of its cost) and a milder learning-rate drop (0.3x at half the run instead of 0.1x at 80%), so that the generator
+keeps sharpening the thin bridges between modes that a continuous map from a connected latent cannot avoid. The
+preset trains it for 60,000 steps (396-438 s a run on one CPU core, beside another run): the bridges keep thinning
+long after every mode is found (97.9% high-quality samples on average over 10 seeds at 30,000 steps, 96.8% the
+worst; at 60,000 every seed reached 98%)."""
 
 GRID_RECIPE = dict(SHARED_2D_RECIPE, g_hidden=(256, 256, 256), penalty_weight=0.1, penalty_every=4)
-"""The grid's changes to the shared recipe: a wider generator (3 x 256: 96.8% high-quality samples after 20,000
-steps against 80% with 3 x 128) and a weaker R1 (0.1; 1.0 gives 80%), applied on every 4th D step with 4 times the
-weight. The discriminator stays 3 x 128: with the lazy penalty a step costs about a third of one with 3 x 256 and
-R1 on every step, so the preset's 50,000 steps take about as long as 20,000 did (under 8 minutes on one CPU core),
-and the grid, like the ring, is limited by how long the bridges between its modes take to thin (the 3 x 256
-discriminator's 20,000 steps left 3 of 10 seeds under 95%, the worst at 87.8%; 40,000 steps of this recipe 2 of
-10, at 94.8 and 94.9%; 50,000 none, the worst at 95.5%)."""
+"""The grid's changes to the shared recipe: a wider generator (with both networks 3 x 256, 96.8% high-quality
+samples after 20,000 steps against 80% with both 3 x 128) and a weaker R1 (0.1; 1.0 gives 80%), applied on every 4th
+D step with 4 times the weight. The discriminator stays 3 x 128: with the lazy penalty a step costs about a third of
+one with 3 x 256 and R1 on every step, so the preset's 50,000 steps take about as long as 20,000 did (434-485 s a
+run on one core beside another run), and the grid, like the ring, is limited by how long the bridges between its
+modes take to thin (the 3 x 256 discriminator's 20,000 steps left 3 of 10 seeds under 95%, the worst at 87.8%;
+40,000 steps of this recipe 2 of 10, at 94.8 and 94.9%; 50,000 none, the worst at 95.5%)."""
 
 PRESETS = {
     "ring": TrainConfig(dataset="ring", steps=60000, **RING_RECIPE),
