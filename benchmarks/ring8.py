@@ -187,27 +187,30 @@ class AutogradGAN(Implementation):
 
 
 class TinyganGAN(AutogradGAN):
-    """The step as a tinygan user writes it: tg.nn.MLP, tg.losses, tg.optim.Adam, tg.no_grad."""
+    """The step as tinygan's trainer runs it: tg.fast.FusedMLP, the fused BCE losses (tg.fast.FUSED_LOSSES),
+    tg.optim.Adam(fused=True), tg.no_grad. The targets are checked on this row."""
 
     name = "tinygan"
     no_grad = tg.no_grad
+    fast = True
 
     def __init__(self, problem, device="cpu"):
         super().__init__(problem, device)
-        self.G = tinygan_mlp(problem.g_params, device)
-        self.D = tinygan_mlp(problem.d_params, device)
+        self.G = tinygan_mlp(problem.g_params, device, self.fast)
+        self.D = tinygan_mlp(problem.d_params, device, self.fast)
         self.d_params = list(self.D.parameters())
-        self.opt_G = tg.optim.Adam(self.G.parameters(), lr=LR, betas=BETAS)
-        self.opt_D = tg.optim.Adam(self.d_params, lr=LR, betas=BETAS)
+        self.opt_G = tg.optim.Adam(self.G.parameters(), lr=LR, betas=BETAS, fused=self.fast)
+        self.opt_D = tg.optim.Adam(self.d_params, lr=LR, betas=BETAS, fused=self.fast)
+        self.loss_pair = tg.fast.FUSED_LOSSES["nonsaturating"] if self.fast else tg.losses.LOSSES["nonsaturating"]
 
     def _array(self, array):
         return tg.tensor(array, device=self.device)
 
     def _d_loss(self, real_logits, fake_logits):
-        return tg.losses.bce_discriminator_loss(real_logits, fake_logits)
+        return self.loss_pair[0](real_logits, fake_logits)
 
     def _g_loss(self, fake_logits):
-        return tg.losses.nonsaturating_generator_loss(fake_logits)
+        return self.loss_pair[1](fake_logits)
 
     def _host(self, tensor):
         return tensor.detach().to("cpu").numpy().copy()
@@ -217,9 +220,17 @@ class TinyganGAN(AutogradGAN):
             tg.backend.CUDA.xp.cuda.get_current_stream().synchronize()
 
 
-def tinygan_mlp(pairs, device):
-    """A tg.nn.MLP holding copies of the given weights, on ``device``."""
-    mlp = tg.nn.MLP(pairs[0][0].shape[1], [w.shape[0] for w, _ in pairs[:-1]], pairs[-1][0].shape[0])
+class TinyganPlainGAN(TinyganGAN):
+    """The step as a tinygan user writes it with the plain library: tg.nn.MLP, tg.losses, tg.optim.Adam."""
+
+    name = "tg-plain"
+    fast = False
+
+
+def tinygan_mlp(pairs, device, fast):
+    """A tg.fast.FusedMLP (or, with fast=False, a tg.nn.MLP) holding copies of the given weights, on ``device``."""
+    model = tg.fast.FusedMLP if fast else tg.nn.MLP
+    mlp = model(pairs[0][0].shape[1], [w.shape[0] for w, _ in pairs[:-1]], pairs[-1][0].shape[0])
     with tg.no_grad():
         for param, array in zip(mlp.parameters(), (a for pair in pairs for a in pair)):
             param.copy_(tg.tensor(array))
@@ -293,13 +304,13 @@ def torch_mlp(pairs, device):
     return torch.nn.Sequential(*layers[:-1]).to(device)
 
 
-IMPLEMENTATIONS = {"tinygan": TinyganGAN, "numpy": NumpyGAN, "torch": TorchGAN}
+IMPLEMENTATIONS = {"tinygan": TinyganGAN, "tg-plain": TinyganPlainGAN, "numpy": NumpyGAN, "torch": TorchGAN}
 
 
 def available_implementations(device):
     """Names of the implementations that run on ``device``: NumPy only on the CPU, torch when installed (and,
     for "cuda", built with CUDA)."""
-    names = ["tinygan"] + (["numpy"] if device == "cpu" else [])
+    names = ["tinygan", "tg-plain"] + (["numpy"] if device == "cpu" else [])
     if torch is not None and (device == "cpu" or torch.cuda.is_available()):
         names.append("torch")
     return names
@@ -329,7 +340,8 @@ def check_agreement(impls, problem, device):
     then CHECK_STEPS - 1 more steps and every parameter's update. Returns (problems, summary line)."""
     for impl in impls:
         impl.step()
-    reference = impls[1] if len(impls) > 1 else None
+    by_name = {impl.name: impl for impl in impls}
+    reference = by_name.get("numpy", by_name.get("torch"))
     if reference is None:
         return [], "nothing to compare with (only tinygan runs here)"
     rtol = RTOL[device]

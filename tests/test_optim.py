@@ -284,9 +284,9 @@ def test_float32_parameters_and_state_stay_float32_and_are_updated_in_place(conf
     for seed in range(3):
         set_grads(params, seed)
         grads.append([p.grad.numpy().astype(np.float64) for p in params])
-        versions = [p._version[0] for p in params]
+        versions = [p._version for p in params]
         optimizer.step()
-        assert all(p._version[0] > v for p, v in zip(params, versions))
+        assert all(p._version > v for p, v in zip(params, versions))
     for index, param in enumerate(params):
         assert param.dtype == tg.float32 and param.data.dtype == np.float32
         assert param.data is arrays_before[index]  # the parameter's own array, changed in place

@@ -8,7 +8,7 @@ import tinygan as tg
 
 def version(t):
     """How many in-place changes t's data has seen (the counter autograd checks; shared with views)."""
-    return t._version[0]
+    return t._version
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ import math
 import numbers
 
 from . import backend, ops
-from .tensor import Tensor, rand, randint, randn, tensor, tensor_from_array
+from .factories import rand, randint, randn, tensor
+from .tensor import Tensor
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -489,7 +490,7 @@ class Checkerboard(Distribution):
         for i in (lower[..., 0], upper[..., 0]):
             for j in (lower[..., 1], upper[..., 1]):
                 inside |= (i >= 0) & (i < n) & (j >= 0) & (j < n) & ((i + j) % 2 == 0)
-        return _flat_log_density(x, tensor_from_array(inside), self.log_density)
+        return _flat_log_density(x, Tensor._make(inside), self.log_density)
 
     def __repr__(self):
         return f"Checkerboard(n_per_side={self.n_per_side}, square={self.square:g})"

@@ -13,8 +13,9 @@ both are multiplied by the product of the trailing axes, the "receptive field", 
 import math
 
 from . import backend
-from .autograd import no_grad
-from .tensor import Tensor, tensor
+from .factories import tensor
+from .grad_mode import no_grad
+from .tensor import Tensor
 
 
 def _host_generator(generator):

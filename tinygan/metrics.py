@@ -34,8 +34,8 @@ import math
 from dataclasses import dataclass
 
 from . import backend
-from .autograd import no_grad
-from .tensor import Tensor, tensor_from_array
+from .grad_mode import no_grad
+from .tensor import Tensor
 
 __all__ = [
     "ModeStatistics", "mode_statistics", "median_heuristic", "mmd2_unbiased", "energy_distance",
@@ -168,7 +168,7 @@ def _kl_terms(log_a, log_b):
 def _evaluate_log_density(function_name, name, log_density, points):
     """log_density(points) as a float64 array of len(points) numbers (points: an (m, d) array, given as a Tensor)."""
     with no_grad():
-        values = log_density(tensor_from_array(points))
+        values = log_density(Tensor._make(points))
     values = _as_float64(function_name, f"the result of {name}", values, like=points)
     if values.size != points.shape[0]:
         raise ValueError(f"{function_name}: {name} must return one log-density per point: given {points.shape[0]} "

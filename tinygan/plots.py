@@ -46,12 +46,14 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from . import backend, losses, ops  # noqa: E402
-from .autograd import grad, no_grad  # noqa: E402
+from .autograd import grad  # noqa: E402
 from .backend import Generator  # noqa: E402
 from .distributions import Uniform  # noqa: E402
 from .serialization import load, save  # noqa: E402
-from .tensor import Tensor, linspace, tensor  # noqa: E402
-from .train import LOGIT_LOSSES, RELATIVISTIC_LOSSES, d_output_kind  # noqa: E402
+from .factories import linspace, tensor  # noqa: E402
+from .grad_mode import no_grad  # noqa: E402
+from .tensor import Tensor  # noqa: E402
+from .losses import LOGIT_LOSSES, RELATIVISTIC_LOSSES, d_output_kind  # noqa: E402
 
 __all__ = [
     "snapshot_1d", "snapshot_2d", "save_snapshots", "load_snapshots",

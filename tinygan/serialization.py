@@ -51,7 +51,8 @@ import uuid
 from typing import NamedTuple
 
 from . import backend
-from .tensor import Tensor, tensor_from_array
+from .tensor import Tensor
+from .version import __version__
 
 FORMAT_VERSION = "1"
 FORMAT_KEY = "tinygan.format_version"
@@ -104,7 +105,6 @@ def save(state, path):
     path = os.fspath(path)
     tensors = {}  # tensor name -> (dtype code, shape, bytes)
     structure = _encode(state, [], tensors, set())
-    from . import __version__  # here, not at the top: tinygan/__init__.py imports this module
     metadata = {FORMAT_KEY: FORMAT_VERSION, VERSION_KEY: __version__,
                 STRUCTURE_KEY: _dump_json(structure)}
     infos = {name: (code, shape) for name, (code, shape, _) in tensors.items()}
@@ -309,7 +309,7 @@ def load(path, device=None):
     elif metadata[CHECKSUM_KEY] != _checksum(metadata, entries, views):
         raise _error(path, "the checksum does not match the content: the file was changed or corrupted after "
                            "it was written", CHECKSUM_KEY)
-    tensors = {name: tensor_from_array(backend.array_from_bytes(views[name], _DTYPES[entry.dtype], entry.shape,
+    tensors = {name: Tensor._make(backend.array_from_bytes(views[name], _DTYPES[entry.dtype], entry.shape,
                                                                 device))
                for name, entry in entries.items()}
     return _fill(structure, tensors, path)

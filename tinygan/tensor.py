@@ -1,22 +1,20 @@
-"""Tensor: an array on a device plus what autograd needs to differentiate through it, and the factories.
+"""Tensor: the array users hold, with the arithmetic, the methods and the in-place updates.
 
-A Tensor holds
-    data           a numpy (device "cpu") or cupy (device "cuda") array
-    requires_grad  whether gradients should flow to it
-    grad           after backward, dL/d(this tensor) as a Tensor (leaves only)
-    grad_fn        the graph node (a Context) of the op that made it; None for a leaf
-    output_nr      which output of that op it is
-    _version       a one-element list counting in-place changes; shared with views and detached copies
-
-The math lives in ``ops.py``: each method here is a one-line call to the function of the same name there, so a
-reader looking for how ``x.exp()`` is differentiated goes to ``ops.Exp``.
+What autograd needs of a tensor (data, requires_grad, grad, grad_fn, the version counter, backward, detach) is in
+``autograd.TensorBase``, which Tensor derives from. Everything here is a door into the ops: each operator and
+method is a one-line call to the function of the same name in tinygan/ops/, so a reader looking for how
+``x.exp()`` is differentiated goes to ``ops/basic.py``'s ``Exp``. The factories (tg.tensor, zeros, randn, ...) are
+in factories.py.
 """
 
-from . import backend
+from . import backend, ops
+from .autograd import TensorBase
+from .grad_mode import is_grad_enabled
+from .graph_picture import graph_dot
 
 
-class Tensor:
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "output_nr", "_version", "__weakref__")
+class Tensor(TensorBase):
+    __slots__ = ()
 
     # Make numpy hand `numpy_scalar * tensor` to Tensor.__rmul__ instead of treating the tensor as an array.
     __array_ufunc__ = None
@@ -30,44 +28,33 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         array = backend.to_array(data, dtype, device)
-        self.data = array.copy() if array is data else array  # never alias the caller's array
-        self.grad = None
-        self.grad_fn = None
-        self.output_nr = 0
-        self._version = [0]
-        self._requires_grad = False
+        self._set_fields(array.copy() if array is data else array, False, None, 0, None)  # never alias the caller's
         self.requires_grad = requires_grad
 
     @staticmethod
-    def _make(data, requires_grad, grad_fn, output_nr, version_box):
-        """Wrap an array without checks or copies (what ops use). ``version_box`` None starts a new counter."""
-        tensor = Tensor.__new__(Tensor)
+    def _make(data, requires_grad=False, grad_fn=None, output_nr=0, version_counter=None):
+        """Wrap an array without checks or copies: the one way tinygan makes a tensor of an array it owns (ops,
+        the engine, the factories). ``version_counter`` None starts a new counter."""
+        tensor = Tensor.__new__(Tensor)   # the fields of _set_fields, set here directly: every op result is made here
         tensor.data = data
         tensor._requires_grad = requires_grad
         tensor.grad = None
         tensor.grad_fn = grad_fn
         tensor.output_nr = output_nr
-        tensor._version = [0] if version_box is None else version_box
+        tensor._version_counter = [0] if version_counter is None else version_counter
         return tensor
+
+    def _set_fields(self, data, requires_grad, grad_fn, output_nr, version_counter):
+        self.data = data
+        self._requires_grad = requires_grad
+        self.grad = None
+        self.grad_fn = grad_fn
+        self.output_nr = output_nr
+        self._version_counter = [0] if version_counter is None else version_counter
 
     # ------------------------------------------------------------------------------------------------------
     # attributes
     # ------------------------------------------------------------------------------------------------------
-
-    @property
-    def requires_grad(self):
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, value):
-        value = bool(value)
-        if value and not backend.is_floating(self.data.dtype):
-            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, this one is "
-                            f"{self.data.dtype}; convert it with .float() or .double() first")
-        if not value and self.grad_fn is not None:
-            raise RuntimeError("requires_grad: you can only change requires_grad of a leaf tensor; use .detach() "
-                               "to get a tensor that does not require grad")
-        self._requires_grad = value
 
     def requires_grad_(self, requires_grad=True):
         """Set requires_grad in place and return self (for leaves)."""
@@ -97,11 +84,6 @@ class Tensor:
     @property
     def device(self):
         return backend.device_of(self.data)
-
-    @property
-    def is_leaf(self):
-        """True for tensors not made by a recorded op (created by the user, or not requiring grad)."""
-        return self.grad_fn is None
 
     @property
     def T(self):
@@ -184,28 +166,13 @@ class Tensor:
     def bool(self):
         return ops.cast(self, backend.bool_)
 
-    def detach(self):
-        """The same data, cut from the graph (shares memory and version counter with self)."""
-        return Tensor._make(self.data, False, None, 0, self._version)
-
     def clone(self):
         """A copy with its own memory, differentiable (gradient passes straight through)."""
         return ops.clone(self)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Compute d(self)/d(leaf) for every leaf that requires grad and add it to the leaf's ``.grad``.
-
-        gradient: dL/d(self), needed unless self has one element (then 1).
-        retain_graph: keep the graph for another backward (defaults to create_graph).
-        create_graph: record the backward pass so the gradients can be differentiated again. The leaves' .grad
-            then hold graphs that refer back to the leaves (a reference cycle, freed by Python's garbage
-            collector): prefer tg.grad(..., create_graph=True), which returns the gradients instead.
-        """
-        autograd.run_backward([self], [gradient], retain_graph, create_graph)
-
     def graph(self, name="output"):
         """The graph that produced this tensor, as Graphviz DOT text (see tg.graph)."""
-        return autograd.graph(self, name)
+        return graph_dot(self, name)
 
     def __repr__(self):
         values = backend.format_array(self.data)
@@ -221,7 +188,7 @@ class Tensor:
     # ------------------------------------------------------------------------------------------------------
 
     def _check_inplace(self, op_name):
-        if autograd.is_grad_enabled():
+        if is_grad_enabled():
             if self.grad_fn is not None:
                 raise RuntimeError(
                     f"{op_name}: in-place changes to a tensor made by an op ({self.grad_fn!r}) are not supported "
@@ -237,7 +204,7 @@ class Tensor:
         if isinstance(other, Tensor):
             if other.device != self.device:
                 raise ValueError(f"{op_name}: self is on {self.device} but the other tensor is on {other.device}")
-            if other.requires_grad and autograd.is_grad_enabled():
+            if other.requires_grad and is_grad_enabled():
                 raise RuntimeError(f"{op_name}: the other tensor requires grad, but in-place ops are not recorded "
                                    f"by autograd, so its gradient would be lost; use the out-of-place op, or "
                                    f"pass other.detach() if no gradient should flow")
@@ -253,10 +220,6 @@ class Tensor:
         if backend.is_scalar(other):
             return other
         raise TypeError(f"{op_name}: expected a Tensor or a number, got {type(other).__name__}")
-
-    def _bump_version(self):
-        self._version[0] += 1
-        return self
 
     def add_(self, other, alpha=1):
         """self += alpha * other, in place."""
@@ -310,6 +273,13 @@ class Tensor:
         """Set every element to ``value``, in place."""
         self._check_inplace("fill_")
         self.data.fill(value)
+        return self._bump_version()
+
+    def set_(self, source):
+        """Make self hold ``source``'s data (its shape, dtype and device may differ from self's), in place:
+        how Module.to moves a parameter to another device or dtype while it stays the same Parameter object."""
+        self._check_inplace("set_")
+        self.data = source.data
         return self._bump_version()
 
     def zero_(self):
@@ -598,135 +568,3 @@ def _shape_arg(args):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# factories
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new tensor from a number, a (nested) list, a numpy/cupy array or another tensor (its values are copied).
-
-    dtype: tg.float32 (the default for Python floats), tg.float64, tg.int64, tg.bool_, or their names. A numpy
-    float array keeps its dtype; Python ints become int64 and bools bool, as in PyTorch.
-    """
-    if isinstance(data, Tensor):
-        data = data.data
-    array = backend.to_array(data, dtype, device)
-    if backend.is_array(data) and array is data:
-        array = array.copy()  # a new tensor never aliases the caller's array
-    result = Tensor._make(array, False, None, 0, None)
-    if requires_grad:
-        result.requires_grad = True
-    return result
-
-
-def _filled(fill, shape, dtype, device, requires_grad):
-    device = backend.as_device(device)
-    dtype = backend.as_dtype(dtype)
-    array = device.xp.full(_shape_arg(shape), fill, dtype=dtype)
-    return tensor_from_array(array, requires_grad)
-
-
-def tensor_from_array(array, requires_grad=False):
-    """Wrap a backend array without copying it (the caller must not change it behind tinygan's back).
-
-    A numpy scalar (what numpy returns for some results on 0-d arrays) becomes a 0-d array.
-    """
-    if not backend.is_array(array):
-        array = backend.as_array(array)
-    result = Tensor._make(array, False, None, 0, None)
-    if requires_grad:
-        result.requires_grad = True
-    return result
-
-
-def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    """A tensor of zeros: tg.zeros(2, 3) or tg.zeros((2, 3))."""
-    return _filled(0, shape, dtype, device, requires_grad)
-
-
-def ones(*shape, dtype=None, device=None, requires_grad=False):
-    """A tensor of ones: tg.ones(2, 3) or tg.ones((2, 3))."""
-    return _filled(1, shape, dtype, device, requires_grad)
-
-
-def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
-    """A tensor of ``shape`` filled with ``fill_value``."""
-    return _filled(fill_value, (shape,) if isinstance(shape, int) else shape, dtype, device, requires_grad)
-
-
-def zeros_like(other, dtype=None, device=None, requires_grad=False):
-    """Zeros with the shape (and, unless given, dtype and device) of ``other``."""
-    return _filled(0, other.shape, dtype or other.dtype, device or other.device, requires_grad)
-
-
-def ones_like(other, dtype=None, device=None, requires_grad=False):
-    """Ones with the shape (and, unless given, dtype and device) of ``other``."""
-    return _filled(1, other.shape, dtype or other.dtype, device or other.device, requires_grad)
-
-
-def full_like(other, fill_value, dtype=None, device=None, requires_grad=False):
-    return _filled(fill_value, other.shape, dtype or other.dtype, device or other.device, requires_grad)
-
-
-def _random(draw, shape, dtype, device, generator, requires_grad):
-    dtype = backend.as_dtype(dtype)
-    if not backend.is_floating(dtype):
-        raise TypeError(f"random floats need a float dtype, got {dtype}")
-    if generator is None:
-        generator = backend.default_generator(device)
-    elif device is not None and backend.as_device(device) != generator.device:
-        raise ValueError(f"the generator is on {generator.device} but device={device!r} was asked for; make the "
-                         f"generator on that device: tg.Generator(seed, device={str(device)!r})")
-    array = getattr(generator, draw)(_shape_arg(shape), dtype)
-    return tensor_from_array(array, requires_grad)
-
-
-def randn(*shape, dtype=None, device=None, generator=None, requires_grad=False):
-    """Standard normal draws N(0, 1): tg.randn(64, 2, generator=tg.Generator(seed=0))."""
-    return _random("normal", shape, dtype, device, generator, requires_grad)
-
-
-def rand(*shape, dtype=None, device=None, generator=None, requires_grad=False):
-    """Uniform draws on [0, 1)."""
-    return _random("uniform", shape, dtype, device, generator, requires_grad)
-
-
-def randint(low, high, shape, dtype=None, device=None, generator=None):
-    """Uniform integers in [low, high) (int64 unless dtype says otherwise)."""
-    if generator is None:
-        generator = backend.default_generator(device)
-    dtype = backend.int64 if dtype is None else backend.as_dtype(dtype)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return tensor_from_array(generator.integers(low, high, shape, dtype))
-
-
-def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
-    """Evenly spaced values in [start, stop), as numpy.arange: int64 for integer arguments, else float32."""
-    if stop is None:
-        start, stop = 0, start
-    if dtype is None:
-        all_ints = all(isinstance(v, int) for v in (start, stop, step))
-        dtype = backend.int64 if all_ints else backend.get_default_dtype()
-    device = backend.as_device(device)
-    array = device.xp.arange(start, stop, step, dtype=backend.as_dtype(dtype))
-    return tensor_from_array(array, requires_grad)
-
-
-def linspace(start, stop, num, dtype=None, device=None, requires_grad=False):
-    """``num`` evenly spaced values from start to stop inclusive."""
-    device = backend.as_device(device)
-    array = device.xp.linspace(start, stop, num, dtype=backend.as_dtype(dtype))
-    return tensor_from_array(array, requires_grad)
-
-
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    """The n x m identity matrix (m defaults to n)."""
-    device = backend.as_device(device)
-    return tensor_from_array(device.xp.eye(n, m, dtype=backend.as_dtype(dtype)), requires_grad)
-
-
-# ops and autograd build on Tensor, so they are imported after it is defined.
-from . import autograd, ops  # noqa: E402

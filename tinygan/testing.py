@@ -23,7 +23,7 @@ import warnings
 
 from . import backend
 from .autograd import grad as autograd_grad
-from .tensor import Tensor, tensor_from_array
+from .tensor import Tensor
 
 
 class GradcheckError(RuntimeError):
@@ -76,10 +76,10 @@ def _backward_products(outputs, diff_inputs, cotangents):
     """v^T J for the given cotangents: one gradient per differentiable input (zeros where unused)."""
     pairs = [(out, v) for out, v in zip(outputs, cotangents) if out.requires_grad]
     if not pairs:
-        return [tensor_from_array(t.device.xp.zeros_like(t.data)) for t in diff_inputs]
+        return [Tensor._make(t.device.xp.zeros_like(t.data)) for t in diff_inputs]
     grads = autograd_grad([out for out, _ in pairs], diff_inputs, [v for _, v in pairs],
                           retain_graph=True, allow_unused=True)
-    return [tensor_from_array(t.device.xp.zeros_like(t.data)) if g is None else g
+    return [Tensor._make(t.device.xp.zeros_like(t.data)) if g is None else g
             for g, t in zip(grads, diff_inputs)]
 
 
@@ -135,7 +135,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, no
     generator = backend.Generator(0, device)
 
     # Shapes, dtypes, zero cotangent, and two identical backward passes.
-    random_v = [tensor_from_array(generator.normal(out.shape, out.dtype)) for out in outputs]
+    random_v = [Tensor._make(generator.normal(out.shape, out.dtype)) for out in outputs]
     first = _backward_products(outputs, diff_inputs, random_v)
     if not _check_metadata(fn_name, diff_inputs, first, raise_exception):
         return False
@@ -147,7 +147,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, no
             return _fail(f"{fn_name}: two backward passes with the same cotangent gave gradients for input "
                          f"{position} that differ by {difference:.3g} (allowed {nondet_tol}); backward is not "
                          f"deterministic", raise_exception)
-    zero_v = [tensor_from_array(device.xp.zeros(out.shape, dtype=out.dtype)) for out in outputs]
+    zero_v = [Tensor._make(device.xp.zeros(out.shape, dtype=out.dtype)) for out in outputs]
     for position, g in enumerate(_backward_products(outputs, diff_inputs, zero_v)):
         if g.size and float(device.xp.max(device.xp.abs(g.data))) != 0.0:
             return _fail(f"{fn_name}: a zero cotangent gave a non-zero gradient for input {position}",
@@ -168,7 +168,7 @@ def _full_check(fn, fn_name, inputs, positions, outputs, diff_inputs, eps, atol,
     for out_position, out in enumerate(outputs):
         rows = [xp.zeros((out.size, t.size), dtype=backend.float64) for t in diff_inputs]
         for k in range(out.size):
-            v = [tensor_from_array(xp.zeros(o.shape, dtype=o.dtype)) for o in outputs]
+            v = [Tensor._make(xp.zeros(o.shape, dtype=o.dtype)) for o in outputs]
             v[out_position].data.reshape(-1)[k] = 1
             for row, grad in zip(rows, _backward_products(outputs, diff_inputs, v)):
                 row[k] = grad.data.astype(backend.float64).reshape(-1)
@@ -202,7 +202,7 @@ def _fast_check(fn, fn_name, inputs, positions, outputs, diff_inputs, generator,
     """Compare v^T J u from backward with the directional finite difference of v^T f along u."""
     xp = diff_inputs[0].device.xp
     u = [generator.normal(t.shape, backend.float64) for t in diff_inputs]
-    v = [tensor_from_array(generator.normal(out.shape, out.dtype)) for out in outputs]
+    v = [Tensor._make(generator.normal(out.shape, out.dtype)) for out in outputs]
     grads = _backward_products(outputs, diff_inputs, v)
     analytical = sum(float(xp.sum(g.data.astype(backend.float64) * ui)) for g, ui in zip(grads, u))
 
@@ -247,7 +247,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e
     diff_outputs = [outputs[i] for i in _checked_positions(outputs)]
     if grad_outputs is None:
         generator = backend.Generator(1, diff_outputs[0].device if diff_outputs else backend.CPU)
-        grad_outputs = [tensor_from_array(generator.normal(out.shape, out.dtype), requires_grad=True)
+        grad_outputs = [Tensor._make(generator.normal(out.shape, out.dtype), True)
                         for out in diff_outputs]
     grad_outputs = _as_tuple(grad_outputs)
     if len(grad_outputs) != len(diff_outputs):

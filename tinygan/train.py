@@ -26,42 +26,28 @@ What the trainer adds around the loop:
   ``DivergenceError`` naming the step and the last finite values; the last good state stays in
   ``trainer.last_good_state`` (and in the checkpoint file, which is only ever written from a finite state);
 - an exponential moving average of the generator's weights, learning-rate drops, checkpoints;
-- **presets**: a ``TrainConfig`` per toy dataset that trains well (``preset("ring")``), and
+- **presets**: a ``TrainConfig`` per toy dataset that trains well (``preset("ring")``, in config.py), and
   ``Trainer.from_config`` that builds the models, optimizers and data from a config.
+
+The steps themselves are tinygan/algorithm1.py; the history is history.py.
 """
 
 import copy
-import csv
 import dataclasses
-import io
-import json
 import math
 import os
 
-from . import backend, distributions, losses, metrics, nn, ops, optim
-from .autograd import no_grad
-from .serialization import load, save, write_text_atomically
-from .tensor import tensor, zeros_like
+from . import algorithm1, backend, distributions, fast, losses, metrics, ops, optim
+from .config import (GRID_RECIPE, PENALTIES, PRESETS, RING_RECIPE, SHARED_2D_RECIPE, TrainConfig, check_int,
+                     check_training_options, preset)
+from .factories import zeros_like
+from .grad_mode import no_grad
+from .history import History
+from .serialization import load, save
 
 # Keys mixed into the seed (with backend.derive_seed) so that the streams of initialisation, training steps and
 # evaluation never overlap: step t uses derive_seed(seed, STEP_KEY, t).
 INIT_KEY, STEP_KEY, EVAL_KEY = 0, 1, 2
-
-LOGIT_LOSSES = ("nonsaturating", "minimax", "rsgan", "ragan")
-"""Losses whose discriminator output is a logit: the history records sigmoid(logit), a probability."""
-
-RELATIVISTIC_LOSSES = ("rsgan", "ragan")
-"""Losses whose generator loss also compares with the discriminator's output on real samples."""
-
-
-def d_output_kind(loss):
-    """What the discriminator of ``loss`` outputs, as histories and pictures report it: "probability" (sigmoid of
-    a logit) for the logit losses, "critic" (the raw value) for hinge, Wasserstein and least squares."""
-    return "probability" if loss in LOGIT_LOSSES else "critic"
-
-
-PENALTIES = ("r1", "r2", "gp")
-
 
 class DivergenceError(RuntimeError):
     """Training produced a NaN or infinite loss or parameter.
@@ -75,144 +61,6 @@ class DivergenceError(RuntimeError):
         self.step = step
         self.last_finite = last_finite
         self.last_good_step = last_good_step
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# the history of a run
-# ---------------------------------------------------------------------------------------------------------------
-
-class History:
-    """What happened at every step: ``columns`` maps a name to a list with one float per step (NaN where the
-    value was not recorded, e.g. metrics between evaluations).
-
-    Per-step columns (STEP_COLUMNS):
-        step            the generator step, 1, 2, ...
-        loss_d, loss_g  the discriminator loss (mean over its k steps, without the penalty) and the generator loss
-        penalty         the penalty added to the discriminator loss (0 without one), mean over the k steps
-        d_real, d_fake  mean D(x) on the real batch and mean D(G(z)) on the fake batch of the last D step: a
-                        probability sigmoid(logit) for logit losses (both tend to 1/2 at the equilibrium), the raw
-                        critic value for hinge, Wasserstein and least squares (meta["d_output"] says which)
-        grad_norm_d     ||grad of the D loss (with penalty) w.r.t. D's parameters||_2 at the last D step
-        grad_norm_g     ||grad of the G loss w.r.t. G's parameters||_2
-        lr_d, lr_g      the learning rates used at this step
-    Metric columns (METRIC_COLUMNS), every ``eval_every`` steps, on samples of the sampling generator (the EMA
-    generator when there is one): modes_captured, high_quality_fraction, mode_kl (mixtures of Gaussians only,
-    see tinygan.metrics.mode_statistics) and mmd2 (unbiased MMD^2, median-heuristic bandwidth).
-    """
-
-    STEP_COLUMNS = ("step", "loss_d", "loss_g", "penalty", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                    "lr_d", "lr_g")
-    METRIC_COLUMNS = ("modes_captured", "high_quality_fraction", "mode_kl", "mmd2")
-
-    def __init__(self, meta=None):
-        self.columns = {name: [] for name in self.STEP_COLUMNS + self.METRIC_COLUMNS}
-        self.meta = dict(meta or {})
-
-    def __len__(self):
-        return len(self.columns["step"])
-
-    def append(self, row):
-        """Add one step: ``row`` maps column names to numbers; columns it leaves out get NaN."""
-        unknown = set(row) - set(self.columns)
-        if unknown:
-            raise KeyError(f"History.append: unknown columns {sorted(unknown)}; the columns are {list(self.columns)}")
-        for name, values in self.columns.items():
-            values.append(float(row.get(name, math.nan)))
-
-    def set_last(self, row):
-        """Fill in values (e.g. metrics) of the last step."""
-        for name, value in row.items():
-            self.columns[name][-1] = float(value)
-
-    def truncate(self, length):
-        """Keep the first ``length`` steps (used when a run goes back to its last good state)."""
-        for values in self.columns.values():
-            del values[length:]
-
-    def last(self, name):
-        """The last recorded (non-NaN) value of a column, or NaN if there is none."""
-        for value in reversed(self.columns[name]):
-            if not math.isnan(value):
-                return value
-        return math.nan
-
-    def recorded(self, name):
-        """(steps, values) where the column ``name`` was recorded: two lists, for plotting."""
-        pairs = [(s, v) for s, v in zip(self.columns["step"], self.columns[name]) if not math.isnan(v)]
-        return [int(s) for s, _ in pairs], [v for _, v in pairs]
-
-    def __eq__(self, other):
-        """Equal when every value is the same (NaN equals NaN here) and the meta data match."""
-        if not isinstance(other, History) or self.meta != other.meta or list(self.columns) != list(other.columns):
-            return False
-        return all(_same_floats(self.columns[name], other.columns[name]) for name in self.columns)
-
-    __hash__ = None
-
-    def __repr__(self):
-        return f"History({len(self)} steps, columns {list(self.columns)})"
-
-    # -- files -----------------------------------------------------------------------------------------------
-
-    def to_csv(self, path):
-        """Write the history as CSV (a header, then one line per step; NaN written as an empty field),
-        atomically. repr() of each float, so reading it back gives the same numbers."""
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(self.columns)
-        for row in zip(*self.columns.values()):
-            writer.writerow("" if math.isnan(value) else repr(value) for value in row)
-        write_text_atomically(path, text.getvalue())
-
-    @classmethod
-    def from_csv(cls, path, meta=None):
-        """Read a history written by ``to_csv``."""
-        with open(path, newline="", encoding="utf-8") as file:
-            reader = csv.reader(file)
-            header = next(reader, None)
-            history = cls(meta)
-            if header != list(history.columns):
-                raise ValueError(f"History.from_csv: {path} has columns {header}, expected {list(history.columns)}")
-            for line in reader:
-                history.append({name: float(value) if value else math.nan for name, value in zip(header, line)})
-        return history
-
-    def to_json(self, path):
-        """Write {"meta": ..., "columns": {name: [values]}} as JSON (NaN written as null), atomically."""
-        columns = {name: [None if math.isnan(v) else v for v in values] for name, values in self.columns.items()}
-        write_text_atomically(path, json.dumps({"meta": self.meta, "columns": columns}))
-
-    @classmethod
-    def from_json(cls, path):
-        """Read a history written by ``to_json``."""
-        with open(path, encoding="utf-8") as file:
-            saved = json.load(file)
-        history = cls(saved.get("meta"))
-        columns = saved["columns"]
-        if list(columns) != list(history.columns):
-            raise ValueError(f"History.from_json: {path} has columns {list(columns)}, expected "
-                             f"{list(history.columns)}")
-        for name, values in columns.items():
-            history.columns[name] = [math.nan if v is None else float(v) for v in values]
-        return history
-
-    # -- checkpoints: the columns as float64 tensors --------------------------------------------------------
-
-    def state_dict(self):
-        return {"meta": json.dumps(self.meta),
-                "columns": {name: tensor(values, dtype=backend.float64).reshape(len(values))
-                            for name, values in self.columns.items()}}
-
-    @classmethod
-    def from_state_dict(cls, state):
-        history = cls(json.loads(state["meta"]))
-        for name in history.columns:
-            history.columns[name] = [float(v) for v in state["columns"][name].numpy().tolist()]
-        return history
-
-
-def _same_floats(a, b):
-    return len(a) == len(b) and all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -245,25 +93,15 @@ class Trainer:
                  penalty_every=1, k=1, batch_size=256, clip_value=None, ema=None, lr_schedule=None, seed=0,
                  eval_every=500, eval_samples=2500, log_every=100, checkpoint_path=None, checkpoint_every=None,
                  config=None):
-        name = "Trainer"
-        if loss not in losses.LOSSES:
-            raise ValueError(f"{name}: unknown loss {loss!r}; choose one of {', '.join(losses.LOSSES)}")
-        if penalty is not None and penalty not in PENALTIES:
-            raise ValueError(f"{name}: unknown penalty {penalty!r}; choose None or one of {', '.join(PENALTIES)}")
-        for label, value in (("k", k), ("batch_size", batch_size), ("log_every", log_every),
-                             ("eval_samples", eval_samples), ("penalty_every", penalty_every)):
-            _check_int(name, label, value, minimum=1)
-        _check_int(name, "eval_every", eval_every, minimum=0)
-        _check_int(name, "seed", seed, minimum=0)
-        if ema is not None and not 0.0 < ema < 1.0:
-            raise ValueError(f"{name}: ema is the decay of the weight average, a number in (0, 1), got {ema!r}")
-        if clip_value is not None and not clip_value > 0:
-            raise ValueError(f"{name}: clip_value must be positive, got {clip_value!r}")
+        check_training_options("Trainer", loss=loss, penalty=penalty, k=k, batch_size=batch_size,
+                               log_every=log_every, eval_samples=eval_samples, penalty_every=penalty_every,
+                               eval_every=eval_every, seed=seed, ema=ema, clip_value=clip_value)
         self.G, self.D, self.opt_G, self.opt_D = G, D, opt_G, opt_D
         self.data, self.latent = data, latent
         self.loss, self.penalty, self.penalty_weight = loss, penalty, float(penalty_weight)
         self.penalty_every = penalty_every
-        self.d_loss_fn, self.g_loss_fn = losses.LOSSES[loss]
+        # the same numbers as losses.LOSSES[loss], on fused graph nodes where tinygan/fast has them
+        self.d_loss_fn, self.g_loss_fn = fast.FUSED_LOSSES.get(loss, losses.LOSSES[loss])
         self.k, self.batch_size, self.clip_value, self.ema = k, batch_size, clip_value, ema
         self.lr_schedule, self.seed = lr_schedule, seed
         self.eval_every, self.eval_samples, self.log_every = eval_every, eval_samples, log_every
@@ -271,13 +109,10 @@ class Trainer:
         self.config = config
         self.device = next(iter(G.parameters())).device
         self.dtype = next(iter(G.parameters())).dtype       # samples and latents are drawn in G's dtype
-        self.G_ema = copy.deepcopy(G) if ema is not None else None
-        if self.G_ema is not None:
-            for parameter in self.G_ema.parameters():
-                parameter.requires_grad_(False)
+        self.G_ema = copy.deepcopy(G).requires_grad_(False) if ema is not None else None
         self._initial_lrs = [[group["lr"] for group in opt.param_groups] for opt in (opt_G, opt_D)]
         self.step = 0
-        self.history = History({"loss": loss, "d_output": d_output_kind(loss)})
+        self.history = History({"loss": loss, "d_output": losses.d_output_kind(loss)})
         self._pending = []              # per-step rows (1-d tensors on the device) not yet on the host
         self.last_good_state = None     # a deep copy of state_dict() at the last finite check
         self._mixture = isinstance(data, distributions.GaussianMixture)
@@ -286,7 +121,11 @@ class Trainer:
 
     @classmethod
     def from_config(cls, config, checkpoint_path=None, checkpoint_every=None):
-        """Build data, latent prior, G, D and their optimizers from a TrainConfig (see ``preset``)."""
+        """Build data, latent prior, G, D and their optimizers from a TrainConfig (see ``preset``).
+
+        The models are fast.FusedMLP and the Adam optimizers fused=True: the same numbers as nn.MLP and the plain
+        Adam (tests/test_fast.py), on fewer graph nodes and array calls, which is most of a small GAN's step.
+        """
         config.validate()
         device, dtype = backend.as_device(config.device), backend.as_dtype(config.dtype)
         data = distributions.get(config.dataset, **config.dataset_options)
@@ -295,10 +134,10 @@ class Trainer:
         else:
             latent = distributions.UniformPrior(config.latent_dim)
         init = backend.Generator(backend.derive_seed(config.seed, INIT_KEY))   # weights drawn on the host
-        G = nn.MLP(config.latent_dim, list(config.g_hidden), data.dim, activation=config.g_activation,
-                   generator=init, dtype=dtype).to(device)
-        D = nn.MLP(data.dim, list(config.d_hidden), 1, activation=config.d_activation, generator=init,
-                   dtype=dtype).to(device)
+        G = fast.FusedMLP(config.latent_dim, list(config.g_hidden), data.dim, activation=config.g_activation,
+                          generator=init, dtype=dtype).to(device)
+        D = fast.FusedMLP(data.dim, list(config.d_hidden), 1, activation=config.d_activation, generator=init,
+                          dtype=dtype).to(device)
         opt_G = _make_optimizer(config.optimizer, G.parameters(), config.lr_g, config.betas)
         opt_D = _make_optimizer(config.optimizer, D.parameters(), config.lr_d, config.betas)
         schedule = None
@@ -348,9 +187,9 @@ class Trainer:
             if self.config is None:
                 raise ValueError("Trainer.train: give the number of steps (this trainer has no config)")
             steps = self.config.steps
-        _check_int("Trainer.train", "steps", steps, minimum=0)
+        check_int("Trainer.train", "steps", steps, minimum=0)
         if callback_every is not None:
-            _check_int("Trainer.train", "callback_every", callback_every, minimum=1)
+            check_int("Trainer.train", "callback_every", callback_every, minimum=1)
         if self.last_good_state is None:
             self.last_good_state = self._snapshot()
         try:
@@ -371,6 +210,8 @@ class Trainer:
         return self.history
 
     def _train_step(self):
+        """One step of Algorithm 1 (k discriminator updates, one generator update, the weight average), with this
+        step's random stream and learning rates; its numbers are left on the device as one pending row."""
         step = self.step + 1
         generator = backend.Generator(backend.derive_seed(self.seed, STEP_KEY, step), self.device)
         factor = 1.0 if self.lr_schedule is None else float(self.lr_schedule(step))
@@ -378,72 +219,52 @@ class Trainer:
             for group, lr in zip(opt.param_groups, initial):
                 group["lr"] = lr * factor
 
-        # k discriminator steps, each on fresh real and fake batches; fakes are made without a graph into G.
         d_losses, penalties = [], []
         for d_step in range((step - 1) * self.k + 1, step * self.k + 1):
             real = _draw(self.data, self.batch_size, generator, self.dtype)
-            with no_grad():
-                fake = self.G(_draw(self.latent, self.batch_size, generator, self.dtype))
-            real_out, fake_out = self.D(real), self.D(fake)
-            loss_d = self.d_loss_fn(real_out, fake_out)
-            penalty = self._penalty(real, fake, generator) if d_step % self.penalty_every == 0 else None
-            total = loss_d if penalty is None else loss_d + penalty
-            self.opt_D.zero_grad()
-            total.backward()
-            grad_norm_d = _gradient_norm(self.D.parameters())
-            self.opt_D.step()
-            if self.clip_value is not None:
-                nn.utils.clip_weights_(self.D.parameters(), self.clip_value)
+            z = _draw(self.latent, self.batch_size, generator, self.dtype)
+            penalty = self._penalty(generator) if d_step % self.penalty_every == 0 else None
+            loss_d, penalty_d, real_out, fake_out = algorithm1.discriminator_step(
+                self.G, self.D, self.opt_D, self.d_loss_fn, real, z, penalty, self.clip_value)
             d_losses.append(loss_d.detach())
-            penalties.append(penalty.detach() if penalty is not None else zeros_like(loss_d))
+            penalties.append(penalty_d.detach() if penalty_d is not None else zeros_like(loss_d))
+        grad_norm_d = _gradient_norm(self.D.parameters())   # of the last discriminator update
 
-        # one generator step. D's parameters are frozen for it, so backward computes no gradient for them.
-        fake = self.G(_draw(self.latent, self.batch_size, generator, self.dtype))
-        real_for_g = None
-        if self.loss in RELATIVISTIC_LOSSES:       # they compare with the real logits (no graph needed: no G in it)
+        z = _draw(self.latent, self.batch_size, generator, self.dtype)
+        real_logits = None
+        if self.loss in losses.RELATIVISTIC_LOSSES:       # they compare with the real logits (no graph needed: no G in it)
             with no_grad():
-                real_for_g = self.D(real)
-        _set_requires_grad(self.D, False)
-        try:
-            fake_out_g = self.D(fake)
-            loss_g = self.g_loss_fn(fake_out_g, real_for_g)
-            self.opt_G.zero_grad()
-            loss_g.backward()
-        finally:
-            _set_requires_grad(self.D, True)
+                real_logits = self.D(real)
+        loss_g = algorithm1.generator_step(self.G, self.D, self.opt_G, self.g_loss_fn, z, real_logits)
         grad_norm_g = _gradient_norm(self.G.parameters())
-        self.opt_G.step()
         if self.G_ema is not None:
-            self._update_ema(step)
+            algorithm1.update_average(self.G_ema, self.G, self._ema_decay(step))
 
         with no_grad():
-            if d_output_kind(self.loss) == "probability":
+            if losses.d_output_kind(self.loss) == "probability":
                 real_out, fake_out = ops.sigmoid(real_out), ops.sigmoid(fake_out)
             row = ops.stack([ops.stack(d_losses).mean(), loss_g.detach(), ops.stack(penalties).mean(),
                              real_out.mean(), fake_out.mean(), grad_norm_d, grad_norm_g])
         self._pending.append((step, row, self.opt_D.param_groups[0]["lr"], self.opt_G.param_groups[0]["lr"]))
         self.step = step
 
-    def _penalty(self, real, fake, generator):
-        """The penalty of this D step. With penalty_every = N > 1 it is applied on every N-th D step only, with N
-        times the weight ("lazy regularization", Karras et al. 2020, StyleGAN2): the same penalty on average, for
-        a fraction of the cost of its double backward."""
-        if self.penalty is None:
-            return None
+    def _penalty(self, generator):
+        """The penalty of this D step, as a function penalty(D, real, fake), or None. With penalty_every = N > 1 it
+        is applied on every N-th D step only, with N times the weight ("lazy regularization", Karras et al. 2020,
+        StyleGAN2): the same penalty on average, for a fraction of the cost of its double backward."""
         weight = self.penalty_weight * self.penalty_every
         if self.penalty == "r1":
-            return losses.r1_penalty(self.D, real, gamma=weight)
+            return lambda D, real, fake: losses.r1_penalty(D, real, gamma=weight)
         if self.penalty == "r2":
-            return losses.r2_penalty(self.D, fake, gamma=weight)
-        return losses.gradient_penalty(self.D, real, fake, generator=generator, weight=weight)
+            return lambda D, real, fake: losses.r2_penalty(D, fake, gamma=weight)
+        if self.penalty == "gp":
+            return lambda D, real, fake: losses.gradient_penalty(D, real, fake, generator=generator, weight=weight)
+        return None
 
-    def _update_ema(self, step):
-        """G_ema <- beta G_ema + (1 - beta) G, with beta = min(ema, (1 + step) / (10 + step)): the warm-up keeps
-        the average from being dominated by the random initial weights early in training."""
-        beta = min(self.ema, (1.0 + step) / (10.0 + step))
-        with no_grad():
-            for average, current in zip(self.G_ema.parameters(), self.G.parameters()):
-                average.mul_(beta).add_(current, alpha=1.0 - beta)
+    def _ema_decay(self, step):
+        """beta of G_ema <- beta G_ema + (1 - beta) G at this step: min(ema, (1 + step) / (10 + step)), a warm-up
+        that keeps the average from being dominated by the random initial weights early in training."""
+        return min(self.ema, (1.0 + step) / (10.0 + step))
 
     def _evaluates(self, step):
         return self.eval_every > 0 and step % self.eval_every == 0
@@ -500,7 +321,7 @@ class Trainer:
     def sample(self, n, seed=None):
         """n samples (n, dim) from the sampling generator (G_ema if present), without a graph. seed: None uses
         the run's evaluation stream for the current step (so the same trainer state gives the same samples)."""
-        _check_int("Trainer.sample", "n", n, minimum=0)
+        check_int("Trainer.sample", "n", n, minimum=0)
         if seed is None:
             seed = backend.derive_seed(self.seed, EVAL_KEY, self.step)
         generator = backend.Generator(seed, self.device)
@@ -619,170 +440,13 @@ def _gradient_norm(parameters):
         return ops.sqrt(ops.stack(squares).sum())
 
 
-def _set_requires_grad(module, flag):
-    for parameter in module.parameters():
-        parameter.requires_grad_(flag)
-
-
 def _copied(state):
     return {name: value.clone() for name, value in state.items()}
 
 
-def _check_int(owner, name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
-
-
 def _make_optimizer(name, parameters, lr, betas):
     if name == "adam":
-        return optim.Adam(parameters, lr=lr, betas=tuple(betas))
+        return optim.Adam(parameters, lr=lr, betas=tuple(betas), fused=True)
     if name == "rmsprop":
         return optim.RMSprop(parameters, lr=lr)
     return optim.SGD(parameters, lr=lr)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# configs and presets
-# ---------------------------------------------------------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a run, JSON-serialisable so that a run folder can say exactly how to repeat it.
-
-    dataset, dataset_options: a name in tinygan.distributions.DATASETS and keyword arguments for it.
-    latent, latent_dim: the prior p_z, "normal" (N(0, I)) or "uniform" (U[-1, 1]^d), and its dimension.
-    g_hidden, d_hidden, g_activation, d_activation: the two MLPs (G: latent -> data, D: data -> 1 output).
-    loss, penalty, penalty_weight, penalty_every, k, clip_value, ema: see Trainer.
-    optimizer ("adam", "rmsprop", "sgd"), lr_g, lr_d, betas (Adam's): both players' optimizers.
-    lr_drop_at, lr_drop_factor: multiply both learning rates by lr_drop_factor after lr_drop_at * steps steps
-    (None: constant learning rates).
-    batch_size, steps (generator steps), seed, device, dtype, eval_every, eval_samples, log_every: see Trainer.
-    """
-
-    dataset: str = "ring"
-    dataset_options: dict = dataclasses.field(default_factory=dict)
-    latent: str = "normal"
-    latent_dim: int = 2
-    g_hidden: tuple = (256, 256, 256)
-    d_hidden: tuple = (256, 256, 256)
-    g_activation: str = "relu"
-    d_activation: str = "relu"
-    loss: str = "nonsaturating"
-    penalty: str = None
-    penalty_weight: float = 0.0
-    penalty_every: int = 1
-    k: int = 1
-    clip_value: float = None
-    ema: float = None
-    optimizer: str = "adam"
-    lr_g: float = 1e-4
-    lr_d: float = 1e-4
-    betas: tuple = (0.5, 0.9)
-    lr_drop_at: float = None
-    lr_drop_factor: float = 0.1
-    batch_size: int = 256
-    steps: int = 5000
-    seed: int = 0
-    device: str = "cpu"
-    dtype: str = "float32"
-    eval_every: int = 500
-    eval_samples: int = 2500
-    log_every: int = 100
-
-    def validate(self):
-        """Raise ValueError naming the first field that is not valid (the command line shows it as is)."""
-        distributions.get(self.dataset, **self.dataset_options)   # unknown names raise with the choices
-        if self.loss not in losses.LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of: {', '.join(losses.LOSSES)}")
-        if self.penalty is not None and self.penalty not in PENALTIES:
-            raise ValueError(f"unknown penalty {self.penalty!r}; choose one of: {', '.join(PENALTIES)}")
-        if self.latent not in ("normal", "uniform"):
-            raise ValueError(f"unknown latent prior {self.latent!r}; choose 'normal' or 'uniform'")
-        if self.optimizer not in ("adam", "rmsprop", "sgd"):
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose 'adam', 'rmsprop' or 'sgd'")
-        for name in ("latent_dim", "k", "batch_size", "eval_samples", "log_every", "penalty_every"):
-            _check_int("TrainConfig", name, getattr(self, name), minimum=1)
-        for name in ("steps", "seed", "eval_every"):
-            _check_int("TrainConfig", name, getattr(self, name), minimum=0)
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"TrainConfig: {name} must be positive, got {getattr(self, name)!r}")
-        if self.lr_drop_at is not None and not 0 <= self.lr_drop_at <= 1:
-            raise ValueError(f"TrainConfig: lr_drop_at is a fraction of the steps in [0, 1], got {self.lr_drop_at!r}")
-        backend.as_device(self.device)
-        backend.as_dtype(self.dtype)
-        return self
-
-    def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
-    @classmethod
-    def from_json(cls, text):
-        fields = json.loads(text)
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = set(fields) - known
-        if unknown:
-            raise ValueError(f"TrainConfig.from_json: unknown fields {sorted(unknown)}")
-        for name in ("g_hidden", "d_hidden", "betas"):
-            if name in fields:
-                fields[name] = tuple(fields[name])
-        return cls(**fields)
-
-
-SHARED_2D_RECIPE = dict(g_hidden=(128, 128, 128), d_hidden=(128, 128, 128), lr_g=3e-4, lr_d=3e-4,
-                        betas=(0.5, 0.9), penalty="r1", penalty_weight=1.0, ema=0.999, lr_drop_at=0.8)
-"""The recipe the 2-D presets share (measured with benchmarks/quality.py, see the README's "Quality"): ReLU MLPs
-3 x 128, the non-saturating loss with R1 on every D step, a normal latent (the TrainConfig defaults for the fields
-not named here), Adam 3e-4 betas (0.5, 0.9) for both players, a 10x learning-rate drop at 80% of the run and an
-EMA generator (0.999). `tinygan train` with no dataset trains the ring with it (the command line's first look).
-The learning rate matters most: 1e-4 reaches 89% high-quality ring samples in 6,000 steps where 3e-4 reaches 94%
-(1e-3 oscillates). The ring and grid presets change it (RING_RECIPE, GRID_RECIPE below)."""
-
-RING_RECIPE = dict(SHARED_2D_RECIPE, latent="uniform", penalty_every=4, lr_drop_at=0.5, lr_drop_factor=0.3)
-"""The ring's changes to that recipe (benchmarks/quality.py; see the README's "Quality"): a uniform latent on
-[-1, 1]^2, R1 on every 4th D step with 4 times the weight (lazy regularization: the same penalty on average at a quarter
-of its cost) and a milder learning-rate drop (0.3x at half the run instead of 0.1x at 80%), so that the generator
-keeps sharpening the thin bridges between modes that a continuous map from a connected latent cannot avoid. The
-preset trains it for 60,000 steps (396-438 s a run on one CPU core, beside another run): the bridges keep thinning
-long after every mode is found (97.9% high-quality samples on average over 10 seeds at 30,000 steps, 96.8% the
-worst; at 60,000 every seed reached 98%)."""
-
-GRID_RECIPE = dict(SHARED_2D_RECIPE, g_hidden=(256, 256, 256), penalty_weight=0.1, penalty_every=4)
-"""The grid's changes to the shared recipe: a wider generator (with both networks 3 x 256, 96.8% high-quality
-samples after 20,000 steps against 80% with both 3 x 128) and a weaker R1 (0.1; 1.0 gives 80%), applied on every 4th
-D step with 4 times the weight. The discriminator stays 3 x 128: with the lazy penalty a step costs about a third of
-one with 3 x 256 and R1 on every step, so the preset's 50,000 steps take about as long as 20,000 did (434-485 s a
-run on one core beside another run), and the grid, like the ring, is limited by how long the bridges between its
-modes take to thin (the 3 x 256 discriminator's 20,000 steps left 3 of 10 seeds under 95%, the worst at 87.8%;
-40,000 steps of this recipe 2 of 10, at 94.8 and 94.9%; 50,000 none, the worst at 95.5%)."""
-
-PRESETS = {
-    "ring": TrainConfig(dataset="ring", steps=60000, **RING_RECIPE),
-    "grid": TrainConfig(dataset="grid", steps=50000, **GRID_RECIPE),
-    "gmm2d": TrainConfig(dataset="gmm2d", steps=4000, **SHARED_2D_RECIPE),
-    "swiss_roll": TrainConfig(dataset="swiss_roll", steps=4000, **SHARED_2D_RECIPE),
-    "moons": TrainConfig(dataset="moons", steps=4000, **SHARED_2D_RECIPE),
-    "checkerboard": TrainConfig(dataset="checkerboard", steps=6000, **SHARED_2D_RECIPE),
-    "gaussian": TrainConfig(dataset="gaussian", latent_dim=1, g_hidden=(32, 32), d_hidden=(32, 32), steps=2000,
-                            lr_g=1e-3, lr_d=1e-3, batch_size=128, eval_every=250),
-    "mixture1d": TrainConfig(dataset="mixture1d", latent_dim=1, g_hidden=(64, 64), d_hidden=(64, 64), steps=3000,
-                             lr_g=5e-4, lr_d=5e-4, penalty="r1", penalty_weight=1.0, batch_size=128, eval_every=250),
-    # U[0, 1]'s sharp edges: without R1 the generator squeezed into [0.6, 1.1] (MMD^2 0.43); R1, a slower Adam, an
-    # EMA and the drop bring MMD^2 to the noise of a data sample (under 0.001; benchmarks/presets.py, 3 seeds)
-    "uniform": TrainConfig(dataset="uniform", latent_dim=1, g_hidden=(32, 32), d_hidden=(32, 32), steps=4000,
-                           lr_g=3e-4, lr_d=3e-4, penalty="r1", penalty_weight=1.0, ema=0.999, lr_drop_at=0.8,
-                           batch_size=128, eval_every=250),
-}
-"""dataset name -> the TrainConfig that trains it well; ``preset(name, **changes)`` returns a copy with changes."""
-
-
-def preset(name, **changes):
-    """The preset TrainConfig for a dataset, with fields replaced by ``changes``: preset("ring", steps=500, seed=3).
-    Names are those of tinygan.distributions.DATASETS ("-" read as "_", any case)."""
-    key = name.strip().lower().replace("-", "_") if isinstance(name, str) else name
-    if key not in PRESETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(PRESETS)}")
-    unknown = set(changes) - {field.name for field in dataclasses.fields(TrainConfig)}
-    if unknown:
-        raise ValueError(f"preset: unknown config fields {sorted(unknown)}")
-    return dataclasses.replace(PRESETS[key], **changes).validate()

@@ -1,9 +1,9 @@
 """Utilities for training GANs, as torch.nn.utils: spectral normalization, gradient-norm and weight clipping."""
 
 from .. import init, ops
-from ..autograd import no_grad
-from ..tensor import tensor, zeros
-from . import Module
+from ..factories import tensor, zeros
+from ..grad_mode import no_grad
+from .module import Module
 
 
 class SpectralNorm(Module):

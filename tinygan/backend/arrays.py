@@ -1,4 +1,5 @@
-"""The array backend: the only module of tinygan that imports numpy or cupy.
+"""The arrays: dtypes, devices, making and moving arrays. Part of the backend, the only layer that imports numpy
+or cupy.
 
 A tinygan Tensor wraps an array from one of two namespaces ("xp"):
 
@@ -9,10 +10,9 @@ Everything above this layer asks a tensor's Device for its namespace (``device.x
 so the same op code runs on either device. CuPy is imported lazily, the first time "cuda" is asked for, so a
 CPU-only user never needs it installed.
 
-This module also owns the dtype defaults, the random generators and host transfer.
+This module also owns the dtype defaults and host transfer.
 """
 
-import io
 import os
 
 import numpy
@@ -210,6 +210,9 @@ def array_namespace(array):
 # arrays: creation, conversion, host transfer
 # ---------------------------------------------------------------------------------------------------------------
 
+HOST_ARRAY = numpy.ndarray   # the type of a CPU tensor's data
+
+
 def is_array(value):
     """True for a numpy or cupy ndarray (a cupy array is recognised even before tinygan has imported cupy)."""
     if isinstance(value, numpy.ndarray):
@@ -284,8 +287,9 @@ def _infer_python_dtype(data):
 
 
 def as_array(value):
-    """A numpy scalar (what numpy returns from some ops on 0-d arrays) as a 0-d array of the same dtype."""
-    return numpy.asarray(value)
+    """``value`` as an array: an array as it is, a numpy scalar (what numpy returns from some ops on 0-d arrays)
+    as a 0-d array of the same dtype."""
+    return value if is_array(value) else numpy.asarray(value)
 
 
 def shares_memory(a, b):
@@ -332,50 +336,6 @@ def has_advanced_index(key):
     return any(is_array(part) or isinstance(part, list) for part in parts)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# random numbers
-# ---------------------------------------------------------------------------------------------------------------
-
-class Generator:
-    """A seeded source of random numbers on one device, for reproducible draws.
-
-        g = Generator(seed=0)                 # numpy's PCG64 on the CPU
-        g = Generator(seed=0, device="cuda")  # cupy's generator on the GPU
-
-    The same seed on the same device gives the same draws. The CPU and GPU streams are different algorithms, so
-    the values differ between devices. Without a seed the generator is seeded from the operating system.
-    """
-
-    def __init__(self, seed=None, device=None):
-        self.device = as_device(device)
-        self.seed = seed
-        self.manual_seed(seed)
-
-    def manual_seed(self, seed):
-        """Restart the stream from ``seed``."""
-        self.seed = seed
-        if self.device.type == "cpu":
-            self._rng = numpy.random.default_rng(seed)
-        else:
-            self._rng = self.device.xp.random.default_rng(seed)
-        return self
-
-    def normal(self, shape, dtype):
-        """Standard normal draws N(0, 1) of the given float dtype."""
-        return self._rng.standard_normal(size=tuple(shape), dtype=dtype)
-
-    def uniform(self, shape, dtype):
-        """Uniform draws on [0, 1) of the given float dtype."""
-        return self._rng.random(size=tuple(shape), dtype=dtype)
-
-    def integers(self, low, high, shape, dtype=int64):
-        """Uniform integers in [low, high)."""
-        return self._rng.integers(low, high, size=tuple(shape), dtype=dtype)
-
-    def __repr__(self):
-        return f"Generator(seed={self.seed}, device='{self.device}')"
-
-
 def ignore_float_errors():
     """A context manager silencing NumPy's floating-point warnings (overflow, invalid value, divide by zero).
 
@@ -383,80 +343,3 @@ def ignore_float_errors():
     runs its steps under it and raises DivergenceError naming the step. CuPy never warns, so nothing changes there.
     """
     return numpy.errstate(all="ignore")
-
-
-def limit_blas_threads(n):
-    """A context manager running NumPy's BLAS (OpenBLAS, MKL, ...) with at most ``n`` threads inside it.
-
-    A toy GAN multiplies matrices of a few hundred rows: handing such a product to several threads costs more
-    than it saves, and on a machine that is busy with other work it can make every step several times slower
-    (threads wait for each other). The command line trains with one thread. Uses threadpoolctl.
-    """
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=int(n), user_api="blas")
-
-
-def derive_seed(seed, *keys):
-    """A 63-bit seed made from ``seed`` and the integers ``keys``: derive_seed(7, step) differs for every step.
-
-    Used to give each training step its own generator, so step t draws the same numbers whether the run went
-    straight through or was resumed from a checkpoint. numpy's SeedSequence mixes the numbers, so nearby
-    (seed, key) pairs give unrelated streams.
-    """
-    entropy = [int(seed)] + [int(key) for key in keys]
-    if any(value < 0 for value in entropy):
-        raise ValueError(f"derive_seed: seeds and keys must be non-negative integers, got {entropy}")
-    return int(numpy.random.SeedSequence(entropy).generate_state(1, numpy.uint64)[0] >> 1)
-
-
-_default_generators = {}
-
-
-_default_seed = None
-
-
-def default_generator(device):
-    """The generator random factories use when none is given: one per device, seeded by manual_seed (or the OS)."""
-    device = as_device(device)
-    if device.type not in _default_generators:
-        _default_generators[device.type] = Generator(_default_seed, device)
-    return _default_generators[device.type]
-
-
-def manual_seed(seed):
-    """Seed the default generator of every device, so code that passes no generator is reproducible."""
-    global _default_seed
-    _default_seed = seed
-    _default_generators.clear()
-
-
-# --- bytes <-> arrays, for checkpoints ---
-# tinygan/serialization.py writes and reads safetensors files; these two helpers are its only contact with numpy.
-# Checkpoint bytes are little-endian and row-major (C order), whatever the machine, as safetensors requires.
-
-def array_to_bytes(array):
-    """The raw bytes of a numpy or cupy array: little-endian, row-major (copied to the host from the GPU)."""
-    host = to_host(array)
-    return host.astype(host.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
-
-
-def npy_bytes(array):
-    """The bytes of a .npy file (numpy's own format, readable with numpy.load) holding ``array`` (host copy)."""
-    buffer = io.BytesIO()
-    numpy.save(buffer, to_host(array), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def array_from_bytes(buffer, dtype, shape, device=None):
-    """A new array of ``dtype`` and ``shape`` on ``device`` from little-endian, row-major bytes.
-
-    ``len(buffer)`` must be exactly ``prod(shape) * dtype.itemsize`` (the caller checks it). The array owns its
-    memory and is writable. Bools are read as bytes and compared with 0, so a foreign file's byte 2 reads as
-    True instead of making an invalid numpy bool.
-    """
-    dtype = as_dtype(dtype)
-    if dtype == bool_:
-        host = numpy.frombuffer(buffer, dtype=numpy.uint8) != 0
-    else:
-        host = numpy.frombuffer(buffer, dtype=dtype.newbyteorder("<")).astype(dtype)  # astype: an owned copy
-    return to_array(host.reshape(tuple(shape)), dtype, device)

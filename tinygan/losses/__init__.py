@@ -1,0 +1,118 @@
+"""GAN objectives and penalties, on discriminator logits.
+
+    import tinygan as tg
+    from tinygan import losses
+
+    real_logits, fake_logits = D(x_real), D(G(z).detach())
+    loss_D = losses.discriminator_loss(real_logits, fake_logits, kind="bce")
+    loss_D = loss_D + losses.r1_penalty(D, x_real, gamma=10.0)         # optional, differentiates through a gradient
+    loss_G = losses.generator_loss(D(G(z)), kind="nonsaturating")
+
+    d_loss, g_loss = losses.LOSSES["hinge"]                              # the pairs, by name (for a trainer or CLI)
+
+The losses live in gan.py (minimax, non-saturating, hinge, Wasserstein, least squares), relativistic.py (RSGAN,
+RaGAN) and penalties.py (WGAN-GP, R1, R2); this module holds them by name. Conventions, the same for all:
+
+- A discriminator (critic) returns one real number per sample, a *logit* l: D(x) = sigmoid(l) is its probability that
+  x is real. Logits are Tensors of shape (batch,) or (batch, 1); they are flattened to (batch,) before use, so a
+  (batch,) tensor and a (batch, 1) tensor never broadcast against each other into a (batch, batch) matrix.
+- Every loss is a quantity to *minimise* and returns the batch mean, a 0-d tensor.
+- No loss computes log(sigmoid(l)): with sigmoid(l) rounded to 0 or 1 that is -inf or NaN. They use
+      log D(x)       = log sigmoid(l)      = logsigmoid(l)  = -softplus(-l)
+      log(1 - D(x))  = log sigmoid(-l)     = logsigmoid(-l) = -softplus(l)
+  whose forward and backward are finite for any finite l (tested to |l| = 1e4).
+- Losses that combine real and fake logits elementwise (RSGAN) need equal batch sizes; the others average the real
+  and the fake batch separately, so the batch sizes may differ.
+
+Penalties (gradient_penalty, r1_penalty, r2_penalty) take the discriminator itself and samples, compute the gradient
+of the discriminator with respect to its input with tg.grad(..., create_graph=True), and return a differentiable
+function of that gradient: backward through a penalty is a double backward.
+
+References: Goodfellow et al. 2014 (the minimax game and its non-saturating variant), Arjovsky et al. 2017 (WGAN),
+Gulrajani et al. 2017 (WGAN-GP), Mao et al. 2017 (LSGAN), Lim & Ye 2017 / Miyato et al. 2018 (hinge loss),
+Jolicoeur-Martineau 2018 (relativistic GANs), Mescheder et al. 2018 (R1 and R2 penalties, Dirac-GAN).
+"""
+
+from ..nn.utils import clip_weights_
+from .gan import (bce_discriminator_loss, hinge_discriminator_loss, hinge_generator_loss, lsgan_discriminator_loss,
+                  lsgan_generator_loss, minimax_generator_loss, nonsaturating_generator_loss, wasserstein_critic_loss,
+                  wasserstein_discriminator_loss, wasserstein_generator_loss)
+from .penalties import gradient_penalty, r1_penalty, r2_penalty
+from .relativistic import (ragan_discriminator_loss, ragan_generator_loss, rsgan_discriminator_loss,
+                           rsgan_generator_loss)
+
+__all__ = [
+    "bce_discriminator_loss", "nonsaturating_generator_loss", "minimax_generator_loss",
+    "hinge_discriminator_loss", "hinge_generator_loss",
+    "wasserstein_critic_loss", "wasserstein_discriminator_loss", "wasserstein_generator_loss", "clip_weights_",
+    "lsgan_discriminator_loss", "lsgan_generator_loss",
+    "rsgan_discriminator_loss", "rsgan_generator_loss", "ragan_discriminator_loss", "ragan_generator_loss",
+    "gradient_penalty", "r1_penalty", "r2_penalty",
+    "discriminator_loss", "generator_loss", "LOSSES", "DISCRIMINATOR_LOSSES", "GENERATOR_LOSSES",
+    "LOGIT_LOSSES", "RELATIVISTIC_LOSSES", "d_output_kind",
+]
+
+
+DISCRIMINATOR_LOSSES = {
+    "bce": bce_discriminator_loss,
+    "hinge": hinge_discriminator_loss,
+    "wasserstein": wasserstein_critic_loss,
+    "lsgan": lsgan_discriminator_loss,
+    "rsgan": rsgan_discriminator_loss,
+    "ragan": ragan_discriminator_loss,
+}
+"""kind -> discriminator loss f(real_logits, fake_logits)."""
+
+GENERATOR_LOSSES = {
+    "nonsaturating": nonsaturating_generator_loss,
+    "minimax": minimax_generator_loss,
+    "hinge": hinge_generator_loss,
+    "wasserstein": wasserstein_generator_loss,
+    "lsgan": lsgan_generator_loss,
+    "rsgan": rsgan_generator_loss,
+    "ragan": ragan_generator_loss,
+}
+"""kind -> generator loss f(fake_logits, real_logits=None) (only the relativistic ones use real_logits)."""
+
+LOSSES = {
+    "nonsaturating": (bce_discriminator_loss, nonsaturating_generator_loss),
+    "minimax": (bce_discriminator_loss, minimax_generator_loss),
+    "hinge": (hinge_discriminator_loss, hinge_generator_loss),
+    "wasserstein": (wasserstein_critic_loss, wasserstein_generator_loss),
+    "lsgan": (lsgan_discriminator_loss, lsgan_generator_loss),
+    "rsgan": (rsgan_discriminator_loss, rsgan_generator_loss),
+    "ragan": (ragan_discriminator_loss, ragan_generator_loss),
+}
+"""GAN name -> (d_loss(real_logits, fake_logits), g_loss(fake_logits, real_logits=None)), for a trainer or CLI.
+"wasserstein" needs a Lipschitz critic: clip_weights_ after each critic step, or add gradient_penalty."""
+
+
+def _lookup(function_name, table, kind):
+    if kind not in table:
+        raise ValueError(f"{function_name}: unknown kind {kind!r}; choose one of {', '.join(map(repr, table))}")
+    return table[kind]
+
+
+def discriminator_loss(real_logits, fake_logits, kind="bce"):
+    """The discriminator loss of ``kind``: "bce", "hinge", "wasserstein", "lsgan", "rsgan" or "ragan" (see the
+    functions in DISCRIMINATOR_LOSSES). Returns a 0-d tensor, the batch mean."""
+    return _lookup("discriminator_loss", DISCRIMINATOR_LOSSES, kind)(real_logits, fake_logits)
+
+
+def generator_loss(fake_logits, kind="nonsaturating", real_logits=None):
+    """The generator loss of ``kind``: "nonsaturating", "minimax", "hinge", "wasserstein", "lsgan", "rsgan" or
+    "ragan" (see GENERATOR_LOSSES); the relativistic kinds need real_logits. Returns a 0-d tensor."""
+    return _lookup("generator_loss", GENERATOR_LOSSES, kind)(fake_logits, real_logits)
+
+
+LOGIT_LOSSES = ("nonsaturating", "minimax", "rsgan", "ragan")
+"""Losses whose discriminator output is a logit: histories and pictures report sigmoid(logit), a probability."""
+
+RELATIVISTIC_LOSSES = ("rsgan", "ragan")
+"""Losses whose generator loss also compares with the discriminator's output on real samples."""
+
+
+def d_output_kind(loss):
+    """What the discriminator of ``loss`` outputs, as histories and pictures report it: "probability" (sigmoid of
+    a logit) for the logit losses, "critic" (the raw value) for hinge, Wasserstein and least squares."""
+    return "probability" if loss in LOGIT_LOSSES else "critic"

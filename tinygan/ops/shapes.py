@@ -1,0 +1,220 @@
+"""Shape ops beyond reshape and transpose (basic.py): broadcasting, squeezing, indexing, joining."""
+
+from .. import backend
+from ..autograd import BroadcastTo, Function, SumTo, TensorBase
+from .arguments import normalize_axes, normalize_axis, product
+from .basic import reshape, transpose, xp_of
+
+
+class GetItem(Function):
+    """out = a[key] with NumPy indexing (ints, slices, None, Ellipsis, integer arrays, boolean masks).
+
+    dL/da = zeros of a's shape with g added at the indexed positions. Adding (not assigning) is what makes
+    repeated indices right: a[[0, 0]] uses a[0] twice, so a[0] gets both gradients.
+    """
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, key, *index_arrays):
+        ctx.key = key
+        # The index tensors are passed and saved only so that changing one in place before backward is caught.
+        ctx.save_for_backward(*index_arrays)
+        return a[key]
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.saved_tensors  # checks the index tensors were not changed in place
+        return (IndexAdd.apply(grad, ctx.input_shapes[0], ctx.key), None) + (None,) * (len(ctx.next_edges) - 2)
+
+
+class IndexAdd(Function):
+    """out = zeros(shape) with values added at [key] (the adjoint of GetItem);  dL/dvalues = g[key]."""
+
+    @staticmethod
+    def forward(ctx, values, shape, key):
+        ctx.key = key
+        out = xp_of(values).zeros(shape, dtype=values.dtype)
+        if backend.has_advanced_index(key):
+            backend.scatter_add(out, key, values)
+        else:
+            out[key] = values  # plain slicing never repeats a position
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.key], None, None
+
+
+class Concatenate(Function):
+    """out = the inputs joined along ``axis``;  each input's gradient is its slice of g along that axis."""
+
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        ctx.axis = axis
+        ctx.sizes = [array.shape[axis] for array in arrays]
+        return xp_of(arrays[0]).concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grads, start = [], 0
+        lead = (slice(None),) * ctx.axis
+        for size, needed in zip(ctx.sizes, ctx.needs_input_grad[1:]):
+            grads.append(grad[lead + (slice(start, start + size),)] if needed else None)
+            start += size
+        return (None, *grads)
+
+
+class Stack(Function):
+    """out = the inputs stacked along a new ``axis``;  input i's gradient is g indexed at i along that axis."""
+
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        ctx.axis = axis
+        return xp_of(arrays[0]).stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        lead = (slice(None),) * ctx.axis
+        return (None, *[grad[lead + (i,)] if needed else None
+                        for i, needed in enumerate(ctx.needs_input_grad[1:])])
+
+
+# ===============================================================================================================
+# the functions users call
+# ===============================================================================================================
+
+def broadcast_to(a, shape):
+    """Repeat a along new leading axes and along axes of size 1 to get ``shape`` (no copy)."""
+    shape = tuple(shape)
+    if len(shape) < a.ndim or any(m != n and m != 1 for m, n in zip(a.shape[::-1], shape[::-1])):
+        raise ValueError(f"broadcast_to: a tensor of shape {tuple(a.shape)} cannot be broadcast to {shape}")
+    return a if shape == a.shape else BroadcastTo.apply(a, shape)
+
+
+def sum_to(a, shape):
+    """Sum a over the axes that broadcasting from ``shape`` added or stretched (the adjoint of broadcast_to)."""
+    shape = tuple(shape)
+    lead = a.ndim - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, a.shape[lead:])):
+        raise ValueError(f"sum_to: shape {tuple(a.shape)} cannot be summed to {shape}")
+    return a if a.shape == shape else SumTo.apply(a, shape)
+
+
+def expand(a, shape):
+    """PyTorch's broadcast_to: -1 keeps an axis as it is."""
+    shape = tuple(shape)
+    lead = len(shape) - a.ndim
+    if lead > 0 and -1 in shape[:lead]:
+        raise ValueError(f"expand: -1 keeps an existing axis, so it cannot stand for a new leading axis; got "
+                         f"{shape} for a tensor of shape {tuple(a.shape)}")
+    return broadcast_to(a, tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(shape)))
+
+
+def permute(a, axes):
+    """PyTorch's name for transpose with explicit axes: out.shape[i] = a.shape[axes[i]]."""
+    return transpose(a, axes)
+
+
+def swapaxes(a, axis1, axis2):
+    """Exchange two axes (PyTorch's transpose(dim0, dim1))."""
+    axes = list(range(a.ndim))
+    axis1, axis2 = normalize_axis("swapaxes", axis1, a.ndim), normalize_axis("swapaxes", axis2, a.ndim)
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(a, axes)
+
+
+def squeeze(a, axis=None):
+    """Remove axes of size 1 (all of them, or the given ones, which must have size 1)."""
+    axes = normalize_axes("squeeze", axis, a.ndim)
+    if axes is None:
+        axes = tuple(i for i, n in enumerate(a.shape) if n == 1)
+    for i in axes:
+        if a.shape[i] != 1:
+            raise ValueError(f"squeeze: axis {i} of shape {tuple(a.shape)} has size {a.shape[i]}, not 1")
+    return reshape(a, tuple(n for i, n in enumerate(a.shape) if i not in axes))
+
+
+def unsqueeze(a, axis):
+    """Insert an axis of size 1 at position ``axis`` (numpy.expand_dims); negative counts from the end."""
+    if not -a.ndim - 1 <= axis <= a.ndim:
+        raise ValueError(f"unsqueeze: axis {axis} is out of range for a new axis in shape {tuple(a.shape)}")
+    axis = axis % (a.ndim + 1)
+    return reshape(a, a.shape[:axis] + (1,) + a.shape[axis:])
+
+
+def flatten(a, start_dim=0, end_dim=-1):
+    """Merge axes start_dim..end_dim (inclusive) into one, as torch.flatten."""
+    if a.ndim == 0:
+        return reshape(a, (1,))
+    start, end = start_dim % a.ndim, end_dim % a.ndim
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {tuple(a.shape)}")
+    return reshape(a, a.shape[:start] + (product(a.shape[start:end + 1]),) + a.shape[end + 1:])
+
+
+def _index_key(a, key):
+    """An indexing key with tensors and lists replaced by arrays on a's device (Python ints, slices, None and
+    Ellipsis stay as they are)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    device = backend.device_of(a.data)
+    converted = []
+    for part in parts:
+        if isinstance(part, TensorBase):
+            if backend.is_floating(part.data.dtype):
+                raise IndexError(f"getitem: an index tensor must be integer or bool, got {part.data.dtype}")
+            part = backend.to_array(part.data, None, device)
+        elif isinstance(part, list) or (backend.is_array(part) and backend.device_of(part) != device):
+            part = backend.to_array(part, None, device)
+        converted.append(part)
+    return tuple(converted) if isinstance(key, tuple) else converted[0]
+
+
+def getitem(a, key):
+    """a[key] with NumPy indexing; the gradient is added back at the indexed positions."""
+    parts = key if isinstance(key, tuple) else (key,)
+    device = backend.device_of(a.data)
+    index_tensors = [part for part in parts
+                     if isinstance(part, TensorBase) and backend.device_of(part.data) == device]
+    key = _index_key(a, key)
+    try:
+        return GetItem.apply(a, key, *index_tensors)
+    except IndexError as error:
+        raise IndexError(f"getitem: index {key!r} does not fit a tensor of shape {tuple(a.shape)}: {error}") \
+            from None
+
+
+def _same_kind_tensors(op_name, tensors):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op_name}: needs at least one tensor")
+    if any(not isinstance(t, TensorBase) for t in tensors):
+        raise TypeError(f"{op_name}: expects a sequence of Tensors")
+    dtypes = {t.data.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise TypeError(f"{op_name}: tensors have different dtypes {sorted(str(d) for d in dtypes)}; convert them "
+                        f"to one dtype first")
+    return tensors
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis (their other axes must match)."""
+    tensors = _same_kind_tensors("concatenate", tensors)
+    axis = normalize_axis("concatenate", axis, tensors[0].ndim)
+    shapes = [t.shape[:axis] + t.shape[axis + 1:] for t in tensors]
+    if any(t.ndim != tensors[0].ndim for t in tensors) or any(s != shapes[0] for s in shapes):
+        raise ValueError(f"concatenate: shapes {[tuple(t.shape) for t in tensors]} must match except on axis {axis}")
+    return Concatenate.apply(axis, *tensors)
+
+
+cat = concatenate   # PyTorch has both names
+
+
+def stack(tensors, axis=0):
+    """Join tensors of one shape along a new axis."""
+    tensors = _same_kind_tensors("stack", tensors)
+    if any(t.shape != tensors[0].shape for t in tensors):
+        raise ValueError(f"stack: all tensors must have one shape, got {[tuple(t.shape) for t in tensors]}")
+    if not -tensors[0].ndim - 1 <= axis <= tensors[0].ndim:
+        raise ValueError(f"stack: axis {axis} is out of range for a new axis of shape {tuple(tensors[0].shape)}")
+    return Stack.apply(axis % (tensors[0].ndim + 1), *tensors)
