@@ -299,7 +299,7 @@ def run_backward(outputs, gradients, retain_graph, create_graph, inputs=None, al
             for edge, grad, shape in zip(node.next_edges, input_grads, node.input_shapes):
                 if edge is not None and grad is not None:
                     if grad.data.shape != shape:
-                        grad = sum_to(grad, shape)       # forward broadcast this input: sum the gradient back
+                        grad = grad.sum_to_size(shape)   # forward broadcast this input: sum the gradient back
                     _send(edge, grad, node_grads, leaf_grads, create_graph)
             if not retain_graph:
                 node.release()
@@ -371,17 +371,11 @@ def nodes_leading_to(order, inputs):
 
 
 def _add_to_leaf_grads(leaf_grads, create_graph, root_gradients):
-    """Add each leaf's gradient to its ``.grad``. A .grad must own its memory (so clipping or zeroing it in place
-    stays local): a gradient that is the caller's own array, shared with another leaf or a view is copied."""
+    """Add each leaf's gradient to its ``.grad`` (an Add node only under create_graph)."""
     handed_out = {id(g.data) for g in root_gradients if isinstance(g, TensorBase)}
     for leaf, grad in leaf_grads.values():
-        shared = id(grad.data) in handed_out or grad.data.base is not None
-        if shared:
-            grad = grad.clone() if create_graph else grad._make(grad.data.copy())
-        elif not create_graph:
-            grad = grad.detach()
-        handed_out.add(id(grad.data))
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad   # recorded only under create_graph
+        grad = checks.owning_its_memory(grad, handed_out, create_graph)
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
 
 
 def _input_grads(inputs, captured, leaf_grads, allow_unused, create_graph):
@@ -414,52 +408,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     checks.grad_arguments(outputs, inputs, grad_outputs, TensorBase)
     return run_backward(outputs, list(grad_outputs), retain_graph, create_graph, inputs, allow_unused)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# unbroadcasting: the pair of ops the engine uses to sum a gradient back to its input's shape
-# ---------------------------------------------------------------------------------------------------------------
-
-class BroadcastTo(Function):
-    """out = a repeated along new leading axes and along axes of size 1 to ``shape``;  dL/da = g summed back."""
-
-    is_view = True
-
-    @staticmethod
-    def forward(ctx, a, shape):
-        return backend.array_namespace(a).broadcast_to(a, shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return sum_to(grad, ctx.input_shapes[0]), None
-
-
-class SumTo(Function):
-    """out = a summed over the axes that broadcasting from ``shape`` to a.shape added or stretched, so that
-    out.shape == shape (the adjoint of BroadcastTo);  dL/da = g broadcast back to a.shape.
-
-    If forward broadcast an input x of shape (3, 1) against (4, 3, 5), its gradient has shape (4, 3, 5), and
-    dL/dx is that gradient summed over axis 0 and axis 2, kept as (3, 1).
-    """
-
-    @staticmethod
-    def forward(ctx, a, shape):
-        lead = a.ndim - len(shape)   # new leading axes, then axes stretched from 1
-        stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
-        return a.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return broadcast_to(grad, ctx.input_shapes[0]), None
-
-
-def broadcast_to(a, shape):
-    """``a`` repeated to ``shape`` (no copy); ``a`` itself when it has that shape already."""
-    shape = tuple(shape)
-    return a if a.data.shape == shape else BroadcastTo.apply(a, shape)
-
-
-def sum_to(a, shape):
-    """``a`` summed back to ``shape`` (see SumTo); ``a`` itself when it has that shape already."""
-    shape = tuple(shape)
-    return a if a.data.shape == shape else SumTo.apply(a, shape)

@@ -167,6 +167,18 @@ def _can_sum_to(shape, target):
     return lead >= 0 and all(n == m or n == 1 for n, m in zip(target, shape[lead:]))
 
 
+def owning_its_memory(grad, handed_out, create_graph):
+    """A leaf's gradient that owns its memory, so that clipping or zeroing a .grad in place stays local: a
+    gradient whose array is the caller's own, was handed to another leaf (``handed_out``, ids of arrays) or is a
+    view (the gradient of a sum is a broadcast view) is copied. Without create_graph it is detached."""
+    if id(grad.data) in handed_out or grad.data.base is not None:
+        grad = grad.clone() if create_graph else grad._make(grad.data.copy())
+    elif not create_graph:
+        grad = grad.detach()
+    handed_out.add(id(grad.data))
+    return grad
+
+
 def grad_arguments(outputs, inputs, grad_outputs, tensor_class):
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")

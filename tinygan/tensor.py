@@ -548,6 +548,11 @@ class Tensor(TensorBase):
     def broadcast_to(self, shape):
         return ops.broadcast_to(self, shape)
 
+    def sum_to_size(self, *size):
+        """Summed over the axes that broadcasting from ``size`` would add or stretch (PyTorch's sum_to_size):
+        what the engine does to the gradient of an input that forward broadcast."""
+        return ops.sum_to(self, _shape_arg(size))
+
     def squeeze(self, axis=None):
         return ops.squeeze(self, axis)
 

@@ -17,10 +17,12 @@ them, and the trainer chooses that model explicitly. The plain ops (tinygan/ops/
 import numbers
 
 from .. import backend
-from ..autograd import Function, broadcast_to
+from ..autograd import Function
 from ..ops.arguments import constant
 from ..nn.functional import check_bce_arguments, check_linear_arguments
-from ..ops.basic import sigmoid, stable_sigmoid, xp_of
+from ..ops.arguments import xp_of
+from ..ops.basic import sigmoid, stable_sigmoid
+from ..ops.shapes import broadcast_to
 
 
 # ===============================================================================================================

@@ -10,7 +10,7 @@
 
     d_loss, g_loss = losses.LOSSES["hinge"]                              # the pairs, by name (for a trainer or CLI)
 
-The losses live in gan.py (minimax, non-saturating, hinge, Wasserstein, least squares), relativistic.py (RSGAN,
+The losses live in gan.py (minimax, non-saturating, hinge, Wasserstein), least_squares.py, relativistic.py (RSGAN,
 RaGAN) and penalties.py (WGAN-GP, R1, R2); this module holds them by name. Conventions, the same for all:
 
 - A discriminator (critic) returns one real number per sample, a *logit* l: D(x) = sigmoid(l) is its probability that
@@ -34,9 +34,10 @@ Jolicoeur-Martineau 2018 (relativistic GANs), Mescheder et al. 2018 (R1 and R2 p
 """
 
 from ..nn.utils import clip_weights_
-from .gan import (bce_discriminator_loss, hinge_discriminator_loss, hinge_generator_loss, lsgan_discriminator_loss,
-                  lsgan_generator_loss, minimax_generator_loss, nonsaturating_generator_loss, wasserstein_critic_loss,
-                  wasserstein_discriminator_loss, wasserstein_generator_loss)
+from .gan import (bce_discriminator_loss, hinge_discriminator_loss, hinge_generator_loss, minimax_generator_loss,
+                  nonsaturating_generator_loss, wasserstein_critic_loss, wasserstein_discriminator_loss,
+                  wasserstein_generator_loss)
+from .least_squares import lsgan_discriminator_loss, lsgan_generator_loss
 from .penalties import gradient_penalty, r1_penalty, r2_penalty
 from .relativistic import (ragan_discriminator_loss, ragan_generator_loss, rsgan_discriminator_loss,
                            rsgan_generator_loss)

@@ -1,5 +1,5 @@
-"""The GAN objectives, on discriminator logits: the original game (minimax and non-saturating), hinge, Wasserstein
-and least squares. Every loss is a quantity to minimise, the batch mean, a 0-d tensor.
+"""The GAN objectives, on discriminator logits: the original game (minimax and non-saturating), hinge and
+Wasserstein. Every loss is a quantity to minimise, the batch mean, a 0-d tensor.
 
 A discriminator returns one logit l per sample: D(x) = sigmoid(l) is its probability that x is real. No loss here
 takes log(sigmoid(l)), which is -inf or NaN once sigmoid(l) rounds to 0 or 1; they use
@@ -8,8 +8,8 @@ takes log(sigmoid(l)), which is -inf or NaN once sigmoid(l) rounds to 0 or 1; th
     log(1 - D(x))  = log sigmoid(-l) = -softplus(l)
 
 whose forward and backward are finite for any finite l. References: Goodfellow et al. 2014 (the game and its
-non-saturating variant), Arjovsky et al. 2017 (WGAN), Lim & Ye 2017 / Miyato et al. 2018 (hinge), Mao et al.
-2017 (LSGAN).
+non-saturating variant), Arjovsky et al. 2017 (WGAN), Lim & Ye 2017 / Miyato et al. 2018 (hinge). Least squares
+and the relativistic losses are in least_squares.py and relativistic.py.
 """
 
 from .. import ops
@@ -98,29 +98,3 @@ wasserstein_discriminator_loss = wasserstein_critic_loss
 def wasserstein_generator_loss(fake_logits, real_logits=None):
     """L_G = -E_fake[f(G(z))].  fake_logits (m,) or (m, 1); real_logits is not used."""
     return -flat_logits("wasserstein_generator_loss", fake_logits, "fake_logits").mean()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# least squares (Mao et al. 2017)
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def lsgan_discriminator_loss(real_logits, fake_logits, a=0.0, b=1.0):
-    """L_D = 1/2 E_real[(D(x) - b)^2] + 1/2 E_fake[(D(G(z)) - a)^2], with the fake label a = 0, real label b = 1.
-
-    As in the paper, D here is the discriminator's raw output (its last layer without a sigmoid): pass the logits
-    as they are. real_logits (n,) or (n, 1), fake_logits (m,) or (m, 1); a 0-d tensor. The optimal output for a
-    fixed G is D*(x) = (b p_data + a p_g) / (p_data + p_g), so 1/2 when p_g = p_data, where L_D = 0.25.
-    """
-    real, fake = logit_pair("lsgan_discriminator_loss", real_logits, fake_logits)
-    return 0.5 * ((real - b) ** 2).mean() + 0.5 * ((fake - a) ** 2).mean()
-
-
-def lsgan_generator_loss(fake_logits, real_logits=None, c=1.0):
-    """L_G = 1/2 E_fake[(D(G(z)) - c)^2], c = 1 (the generator wants its samples labelled real).
-
-    fake_logits (m,) or (m, 1), raw outputs as in lsgan_discriminator_loss; real_logits is not used. 0.125 at the
-    equilibrium output 1/2.
-    """
-    fake = flat_logits("lsgan_generator_loss", fake_logits, "fake_logits")
-    return 0.5 * ((fake - c) ** 2).mean()

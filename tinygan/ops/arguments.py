@@ -15,6 +15,8 @@ from .. import backend
 from ..autograd import TensorBase
 from .conversions import cast
 
+xp_of = backend.array_namespace   # numpy or cupy for a raw array, so one forward serves both devices
+
 
 def constant(like, array):
     """A tensor that holds ``array`` (or a numpy scalar, as a 0-d array) and carries no gradient, made like

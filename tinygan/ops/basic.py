@@ -5,18 +5,15 @@ the input's device (numpy or cupy), ``backward`` turns g = dL/d(output) into dL/
 so the backward is itself recorded when ``create_graph=True`` (that is how second derivatives work). A gradient of
 an input that forward broadcast is summed back to the input's shape by the engine, not here.
 
-These are enough for an MLP, its GAN losses and their gradients; the other ops (pow, max, indexing, ...) live in
-the modules beside this one and are written the same way. After the Function classes come the functions users
+These are enough for an MLP, its GAN losses and their gradients; the other ops (reshape and the other shape ops,
+pow, max, ...) live in the modules beside this one and are written the same way. After the Function classes come the functions users
 call (``tg.exp(x)``, ``tg.sum(x, axis=0)``): they check the arguments (ops/arguments.py) and apply the Function.
 """
 
 from .. import backend
-from ..autograd import BroadcastTo, Function, SumTo, broadcast_to, sum_to
-from .arguments import (as_float, as_tensor, binary_operands, broadcastable, constant,
-                        kept_shape, normalize_axes, product)
-
-xp_of = backend.array_namespace   # numpy or cupy for a raw array, so one forward serves both devices
-
+from ..autograd import Function
+from .arguments import as_float, as_tensor, binary_operands, broadcastable, constant, kept_shape, normalize_axes, xp_of
+from .shapes import broadcast_to, matrix_transpose, transpose, with_unit_axis
 
 # ===============================================================================================================
 # arithmetic
@@ -108,9 +105,9 @@ class MatMul(Function):
         b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b       # a vector b is the column (k, 1)
         grad2 = grad                                               # and the product lost their unit axes
         if a.ndim == 1:
-            grad2 = _with_unit_axis(grad2, -1 if b.ndim == 1 else -2)
+            grad2 = with_unit_axis(grad2, -1 if b.ndim == 1 else -2)
         if b.ndim == 1:
-            grad2 = _with_unit_axis(grad2, -1)
+            grad2 = with_unit_axis(grad2, -1)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = grad2 @ matrix_transpose(b2)
@@ -121,19 +118,6 @@ class MatMul(Function):
             if b.ndim == 1:
                 grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
-
-
-def _with_unit_axis(t, axis):
-    """t with an axis of size 1 put in at position -1 or -2."""
-    cut = t.ndim + axis + 1
-    return t.reshape(t.shape[:cut] + (1,) + t.shape[cut:])
-
-
-def matrix_transpose(t):
-    """t with its last two axes swapped (the transpose of a matrix, or of each matrix of a batch)."""
-    axes = list(range(t.ndim))
-    axes[-1], axes[-2] = axes[-2], axes[-1]
-    return transpose(t, axes)
 
 
 # ===============================================================================================================
@@ -279,42 +263,6 @@ class Mean(Function):
 
 
 # ===============================================================================================================
-# shapes
-# ===============================================================================================================
-
-class Reshape(Function):
-    """out = a with a new shape (same elements in the same order);  dL/da = g reshaped back."""
-
-    is_view = True
-
-    @staticmethod
-    def forward(ctx, a, shape):
-        return a.reshape(shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.reshape(ctx.input_shapes[0]), None
-
-
-class Transpose(Function):
-    """out = a with its axes permuted (out.shape[i] = a.shape[axes[i]]);  dL/da = g with the inverse permutation."""
-
-    is_view = True
-
-    @staticmethod
-    def forward(ctx, a, axes):
-        ctx.axes = axes
-        return xp_of(a).transpose(a, axes)
-
-    @staticmethod
-    def backward(ctx, grad):
-        inverse = [0] * len(ctx.axes)
-        for position, axis in enumerate(ctx.axes):
-            inverse[axis] = position
-        return transpose(grad, tuple(inverse)), None
-
-
-# ===============================================================================================================
 # the functions users call
 # ===============================================================================================================
 
@@ -405,33 +353,3 @@ def sum(a, axis=None, keepdims=False):
 def mean(a, axis=None, keepdims=False):
     """Mean over ``axis`` (None: all; an int or a tuple), as numpy.mean."""
     return Mean.apply(as_float(a), normalize_axes("mean", axis, a.ndim), keepdims)
-
-
-def reshape(a, shape):
-    """The same elements in a new shape; one axis may be -1 (inferred). ``a`` itself when the shape is a's."""
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    known = product(n for n in shape if n != -1)
-    if shape.count(-1) > 1 or (-1 in shape and (known == 0 or a.size % known)) or \
-            (-1 not in shape and known != a.size):
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {tuple(a.shape)} ({a.size} elements) into "
-                         f"{shape}")
-    if -1 in shape:
-        shape = tuple(a.size // known if n == -1 else n for n in shape)
-    return a if shape == a.shape else Reshape.apply(a, shape)
-
-
-def transpose(a, axes=None):
-    """Permute the axes as numpy.transpose: reversed when ``axes`` is None (the matrix transpose for 2-D).
-    ``a`` itself when the permutation changes nothing."""
-    axes = tuple(range(a.ndim - 1, -1, -1)) if axes is None else tuple(axes)
-    if len(axes) != a.ndim or sorted(i % a.ndim for i in axes) != list(range(a.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape "
-                         f"{tuple(a.shape)}")
-    axes = tuple(i % a.ndim for i in axes)
-    return a if axes == tuple(range(a.ndim)) else Transpose.apply(a, axes)
-
-
-__all__ = ["Add", "Sub", "Mul", "Div", "Neg", "MatMul", "Exp", "Log", "Tanh", "Sigmoid", "Softplus", "ReLU", "Sum",
-           "Mean", "Reshape", "Transpose", "BroadcastTo", "SumTo", "add", "sub", "mul", "div", "neg", "matmul", "exp",
-           "log", "tanh", "sigmoid", "softplus", "relu", "sum", "mean", "reshape", "transpose", "stable_sigmoid",
-           "matrix_transpose"]

@@ -2,7 +2,7 @@
 gradient (bool, or sign's -1/0/1), so none of them is a Function."""
 
 from .arguments import binary_operands, constant
-from .basic import xp_of
+from .arguments import xp_of
 
 
 def _compare(op_name, array_function):

@@ -3,8 +3,8 @@ elu, clamp, maximum, minimum and where."""
 
 from .. import backend
 from ..autograd import Function, TensorBase
-from .arguments import as_float, as_tensor, binary_operands, constant, is_integer
-from .basic import exp, log, sigmoid, xp_of
+from .arguments import as_float, as_tensor, binary_operands, constant, is_integer, xp_of
+from .basic import exp, log, sigmoid
 
 
 class Pow(Function):

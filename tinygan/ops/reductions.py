@@ -3,8 +3,7 @@ gradient (argmax, argmin, any, all)."""
 
 from ..autograd import Function
 from . import basic
-from .arguments import as_float, constant, kept_shape, normalize_axes, product
-from .basic import xp_of
+from .arguments import as_float, constant, kept_shape, normalize_axes, product, xp_of
 from .elementwise import sqrt, where
 
 

@@ -1,9 +1,75 @@
-"""Shape ops beyond reshape and transpose (basic.py): broadcasting, squeezing, indexing, joining."""
+"""Shape ops: reshape, transpose, broadcasting and its adjoint (SumTo, which the engine uses to sum the gradient of a
+broadcast input back to its shape), squeezing, indexing, joining. Written like the ops of basic.py."""
 
 from .. import backend
-from ..autograd import BroadcastTo, Function, SumTo, TensorBase
-from .arguments import normalize_axes, normalize_axis, product
-from .basic import reshape, transpose, xp_of
+from ..autograd import Function, TensorBase
+from .arguments import normalize_axes, normalize_axis, product, xp_of
+
+
+class Reshape(Function):
+    """out = a with a new shape (same elements in the same order);  dL/da = g reshaped back."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.input_shapes[0]), None
+
+
+class Transpose(Function):
+    """out = a with its axes permuted (out.shape[i] = a.shape[axes[i]]);  dL/da = g with the inverse permutation."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, axes):
+        ctx.axes = axes
+        return xp_of(a).transpose(a, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        inverse = [0] * len(ctx.axes)
+        for position, axis in enumerate(ctx.axes):
+            inverse[axis] = position
+        return transpose(grad, tuple(inverse)), None
+
+
+
+class BroadcastTo(Function):
+    """out = a repeated along new leading axes and along axes of size 1 to ``shape``;  dL/da = g summed back."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        return xp_of(a).broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return sum_to(grad, ctx.input_shapes[0]), None
+
+
+class SumTo(Function):
+    """out = a summed over the axes that broadcasting from ``shape`` to a.shape added or stretched, so that
+    out.shape == shape (the adjoint of BroadcastTo);  dL/da = g broadcast back to a.shape.
+
+    If forward broadcast an input x of shape (3, 1) against (4, 3, 5), its gradient has shape (4, 3, 5), and
+    dL/dx is that gradient summed over axis 0 and axis 2, kept as (3, 1).
+    """
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        lead = a.ndim - len(shape)   # new leading axes, then axes stretched from 1
+        stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
+        return a.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return broadcast_to(grad, ctx.input_shapes[0]), None
 
 
 class GetItem(Function):
@@ -84,21 +150,65 @@ class Stack(Function):
 # the functions users call
 # ===============================================================================================================
 
+def reshape(a, shape):
+    """The same elements in a new shape; one axis may be -1 (inferred). ``a`` itself when the shape is a's."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    known = product(n for n in shape if n != -1)
+    if shape.count(-1) > 1 or (-1 in shape and (known == 0 or a.size % known)) or \
+            (-1 not in shape and known != a.size):
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {tuple(a.shape)} ({a.size} elements) into "
+                         f"{shape}")
+    if -1 in shape:
+        shape = tuple(a.size // known if n == -1 else n for n in shape)
+    return a if shape == a.shape else Reshape.apply(a, shape)
+
+
+
 def broadcast_to(a, shape):
     """Repeat a along new leading axes and along axes of size 1 to get ``shape`` (no copy)."""
     shape = tuple(shape)
+    if shape == a.shape:
+        return a
     if len(shape) < a.ndim or any(m != n and m != 1 for m, n in zip(a.shape[::-1], shape[::-1])):
         raise ValueError(f"broadcast_to: a tensor of shape {tuple(a.shape)} cannot be broadcast to {shape}")
-    return a if shape == a.shape else BroadcastTo.apply(a, shape)
+    return BroadcastTo.apply(a, shape)
 
 
 def sum_to(a, shape):
     """Sum a over the axes that broadcasting from ``shape`` added or stretched (the adjoint of broadcast_to)."""
     shape = tuple(shape)
+    if shape == a.shape:
+        return a
     lead = a.ndim - len(shape)
     if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, a.shape[lead:])):
         raise ValueError(f"sum_to: shape {tuple(a.shape)} cannot be summed to {shape}")
-    return a if a.shape == shape else SumTo.apply(a, shape)
+    return SumTo.apply(a, shape)
+
+
+
+def transpose(a, axes=None):
+    """Permute the axes as numpy.transpose: reversed when ``axes`` is None (the matrix transpose for 2-D).
+    ``a`` itself when the permutation changes nothing."""
+    axes = tuple(range(a.ndim - 1, -1, -1)) if axes is None else tuple(axes)
+    if len(axes) != a.ndim or sorted(i % a.ndim for i in axes) != list(range(a.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape "
+                         f"{tuple(a.shape)}")
+    axes = tuple(i % a.ndim for i in axes)
+    return a if axes == tuple(range(a.ndim)) else Transpose.apply(a, axes)
+
+
+
+def with_unit_axis(t, axis):
+    """t with an axis of size 1 put in at position -1 or -2."""
+    cut = t.ndim + axis + 1
+    return t.reshape(t.shape[:cut] + (1,) + t.shape[cut:])
+
+
+def matrix_transpose(t):
+    """t with its last two axes swapped (the transpose of a matrix, or of each matrix of a batch)."""
+    axes = list(range(t.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return transpose(t, axes)
 
 
 def expand(a, shape):
