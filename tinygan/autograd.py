@@ -313,10 +313,14 @@ def _send(edge, grad, node_grads, leaf_grads, create_graph):
     """Add ``grad`` to what is waiting for the node output or leaf at the end of ``edge``. The sum is recorded (an
     Add node) when backward builds a graph; otherwise it is just the sum of the arrays."""
     target, index = edge
-    if index < 0:
-        waiting, index = leaf_grads.setdefault(id(target), [target, None]), 1
-    else:
-        waiting = node_grads.setdefault(target, [None] * len(target.output_meta))
+    if index < 0:                                   # a leaf: [leaf, its gradient]
+        waiting, index = leaf_grads.get(id(target)), 1
+        if waiting is None:
+            waiting = leaf_grads[id(target)] = [target, None]
+    else:                                           # a node: the gradient of each of its outputs
+        waiting = node_grads.get(target)
+        if waiting is None:
+            waiting = node_grads[target] = [None] * len(target.output_meta)
     if waiting[index] is None:
         waiting[index] = grad
     elif create_graph:

@@ -44,6 +44,7 @@ from .factories import zeros_like
 from .grad_mode import no_grad
 from .history import History
 from .serialization import load, save
+from .tensor import Tensor
 
 # Keys mixed into the seed (with backend.derive_seed) so that the streams of initialisation, training steps and
 # evaluation never overlap: step t uses derive_seed(seed, STEP_KEY, t).
@@ -434,10 +435,14 @@ def _draw(source, n, generator, dtype):
 
 
 def _gradient_norm(parameters):
-    """||(all gradients concatenated)||_2 as a 0-d tensor (no host transfer)."""
-    with no_grad():
-        squares = [(p.grad * p.grad).sum() for p in parameters if p.grad is not None]
-        return ops.sqrt(ops.stack(squares).sum())
+    """||(all gradients concatenated)||_2 as a 0-d tensor on the device (no host transfer).
+
+    A number for the history, not part of the step: computed on the gradients' arrays, the same arithmetic as
+    sqrt(sum_p sum(g_p * g_p)) in tinygan ops without recording or checking two ops per parameter."""
+    grads = [p.grad.data for p in parameters if p.grad is not None]
+    xp = backend.array_namespace(grads[0])
+    squares = xp.stack([(grad * grad).sum() for grad in grads])
+    return Tensor._make(backend.as_array(xp.sqrt(squares.sum())))
 
 
 def _copied(state):

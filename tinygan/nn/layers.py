@@ -60,8 +60,12 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: item {index} is a {type(module).__name__}, not a Module")
             setattr(self, str(index), module)
 
+    def named_children(self):
+        """Its layers "0", "1", ... in order: a Sequential holds nothing else."""
+        return [(name, value) for name, value in vars(self).items() if isinstance(value, Module)]
+
     def __len__(self):
-        return len(list(self.children()))
+        return len(self.named_children())
 
     def __getitem__(self, index):
         children = list(self.children())

@@ -91,7 +91,10 @@ def _converted_operands(op_name, a, b):
 
 def broadcastable(shape_a, shape_b):
     """True if two shapes broadcast together (each trailing pair of sizes equal, or one of them 1)."""
-    return all(m == n or m == 1 or n == 1 for m, n in zip(shape_a[::-1], shape_b[::-1]))
+    for m, n in zip(shape_a[::-1], shape_b[::-1]):
+        if m != n and m != 1 and n != 1:
+            return False
+    return True
 
 
 def is_integer(value):
@@ -131,4 +134,25 @@ def kept_shape(shape, axes):
     """The shape a reduction over ``axes`` has with keepdims=True (reduced axes become 1; None: all of them)."""
     if axes is None:
         return (1,) * len(shape)
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple([1 if i in axes else n for i, n in enumerate(shape)])
+
+
+def broadcasts_to(shape, target):
+    """True if an array of ``shape`` broadcasts to ``target`` (new leading axes, and axes of size 1 stretched)."""
+    lead = len(target) - len(shape)
+    if lead < 0:
+        return False
+    for n, m in zip(shape, target[lead:]):
+        if n != m and n != 1:
+            return False
+    return True
+
+
+def permutation(op_name, axes, shape):
+    """``axes`` (negative allowed) as a tuple of non-negative axes, checked to be a permutation of shape's axes."""
+    ndim = len(shape)
+    normalized = tuple([axis % ndim if is_integer(axis) and -ndim <= axis < ndim else None for axis in axes])
+    if sorted(normalized, key=lambda axis: -1 if axis is None else axis) != list(range(ndim)):
+        raise ValueError(f"{op_name}: axes {tuple(axes)} are not a permutation of the {ndim} axes of shape "
+                         f"{tuple(shape)}")
+    return normalized

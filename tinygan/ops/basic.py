@@ -101,21 +101,22 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        a2 = a.reshape(1, a.shape[0]) if a.ndim == 1 else a       # a vector a is the row (1, k)
-        b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b       # a vector b is the column (k, 1)
+        a_is_vector, b_is_vector = a.ndim == 1, b.ndim == 1
+        a2 = a.reshape(1, a.shape[0]) if a_is_vector else a       # a vector a is the row (1, k)
+        b2 = b.reshape(b.shape[0], 1) if b_is_vector else b       # a vector b is the column (k, 1)
         grad2 = grad                                               # and the product lost their unit axes
-        if a.ndim == 1:
-            grad2 = with_unit_axis(grad2, -1 if b.ndim == 1 else -2)
-        if b.ndim == 1:
+        if a_is_vector:
+            grad2 = with_unit_axis(grad2, -1 if b_is_vector else -2)
+        if b_is_vector:
             grad2 = with_unit_axis(grad2, -1)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = grad2 @ matrix_transpose(b2)
-            if a.ndim == 1:
+            if a_is_vector:
                 grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
         if ctx.needs_input_grad[1]:
             grad_b = matrix_transpose(a2) @ grad2
-            if b.ndim == 1:
+            if b_is_vector:
                 grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
 

@@ -3,7 +3,7 @@ broadcast input back to its shape), squeezing, indexing, joining. Written like t
 
 from .. import backend
 from ..autograd import Function, TensorBase
-from .arguments import normalize_axes, normalize_axis, product, xp_of
+from .arguments import broadcasts_to, normalize_axes, normalize_axis, permutation, product, xp_of
 
 
 class Reshape(Function):
@@ -153,7 +153,9 @@ class Stack(Function):
 def reshape(a, shape):
     """The same elements in a new shape; one axis may be -1 (inferred). ``a`` itself when the shape is a's."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    known = product(n for n in shape if n != -1)
+    if shape == a.data.shape:
+        return a
+    known = product([n for n in shape if n != -1])
     if shape.count(-1) > 1 or (-1 in shape and (known == 0 or a.size % known)) or \
             (-1 not in shape and known != a.size):
         raise ValueError(f"reshape: cannot reshape a tensor of shape {tuple(a.shape)} ({a.size} elements) into "
@@ -163,13 +165,12 @@ def reshape(a, shape):
     return a if shape == a.shape else Reshape.apply(a, shape)
 
 
-
 def broadcast_to(a, shape):
     """Repeat a along new leading axes and along axes of size 1 to get ``shape`` (no copy)."""
     shape = tuple(shape)
     if shape == a.shape:
         return a
-    if len(shape) < a.ndim or any(m != n and m != 1 for m, n in zip(a.shape[::-1], shape[::-1])):
+    if not broadcasts_to(a.shape, shape):
         raise ValueError(f"broadcast_to: a tensor of shape {tuple(a.shape)} cannot be broadcast to {shape}")
     return BroadcastTo.apply(a, shape)
 
@@ -179,23 +180,19 @@ def sum_to(a, shape):
     shape = tuple(shape)
     if shape == a.shape:
         return a
-    lead = a.ndim - len(shape)
-    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, a.shape[lead:])):
+    if not broadcasts_to(shape, a.shape):
         raise ValueError(f"sum_to: shape {tuple(a.shape)} cannot be summed to {shape}")
     return SumTo.apply(a, shape)
-
 
 
 def transpose(a, axes=None):
     """Permute the axes as numpy.transpose: reversed when ``axes`` is None (the matrix transpose for 2-D).
     ``a`` itself when the permutation changes nothing."""
-    axes = tuple(range(a.ndim - 1, -1, -1)) if axes is None else tuple(axes)
-    if len(axes) != a.ndim or sorted(i % a.ndim for i in axes) != list(range(a.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape "
-                         f"{tuple(a.shape)}")
-    axes = tuple(i % a.ndim for i in axes)
+    if axes is None:
+        axes = tuple(range(a.ndim - 1, -1, -1))
+    else:
+        axes = permutation("transpose", axes, a.shape)
     return a if axes == tuple(range(a.ndim)) else Transpose.apply(a, axes)
-
 
 
 def with_unit_axis(t, axis):
@@ -208,7 +205,7 @@ def matrix_transpose(t):
     """t with its last two axes swapped (the transpose of a matrix, or of each matrix of a batch)."""
     axes = list(range(t.ndim))
     axes[-1], axes[-2] = axes[-2], axes[-1]
-    return transpose(t, axes)
+    return Transpose.apply(t, tuple(axes))
 
 
 def expand(a, shape):
