@@ -5,7 +5,6 @@ that the script runs and that its hand-written NumPy GAN step computes what tiny
 themselves are tested against their plain counterparts in test_fast.py.)
 """
 
-import copy
 import os
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import sys
 import numpy as np
 import pytest
 
-import tinygan as tg
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCHMARKS = os.path.join(REPO, "benchmarks")

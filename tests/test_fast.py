@@ -282,8 +282,8 @@ def test_fused_binary_cross_entropy_gives_the_plain_numbers(target, dtype):
 @pytest.mark.parametrize("target", [0.0, 1.0, 0.25])
 def test_fused_binary_cross_entropy_passes_gradcheck_and_gradgradcheck(target):
     logits = tg.randn(5, dtype=tg.float64, generator=tg.Generator(2), requires_grad=True)
-    assert tg.testing.gradcheck(lambda l: tg.fast.binary_cross_entropy_with_logits(l, target), (logits,))
-    assert tg.testing.gradgradcheck(lambda l: tg.fast.binary_cross_entropy_with_logits(l, target), (logits,))
+    assert tg.testing.gradcheck(lambda x: tg.fast.binary_cross_entropy_with_logits(x, target), (logits,))
+    assert tg.testing.gradgradcheck(lambda x: tg.fast.binary_cross_entropy_with_logits(x, target), (logits,))
 
 
 def test_fused_binary_cross_entropy_checks_its_arguments_as_the_plain_one():

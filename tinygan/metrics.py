@@ -501,7 +501,7 @@ def kl_and_js_from_samples(log_density, samples, bounds, method="kde", grid_size
     Scott's factor is computed from the samples' overall covariance, so it oversmooths narrow, well-separated modes
     (8 modes of std 0.01 on a unit ring get kernels of std 0.2): pass a smaller ``bandwidth_factor`` and a finer
     grid there. A ``data_mass`` far from 1 says the cells are too coarse for p (or the box too small). The KDE costs
-    (cells x samples) kernel evaluations: 100^2 cells x 10^4 samples took about 3 s on one CPU core here.
+    (cells x samples) kernel evaluations: 100^2 cells and 10^4 samples are 10^8 of them.
     """
     name = "kl_and_js_from_samples"
     x = _as_points(name, "samples", samples)

@@ -309,8 +309,7 @@ def load(path, device=None):
     elif metadata[CHECKSUM_KEY] != _checksum(metadata, entries, views):
         raise _error(path, "the checksum does not match the content: the file was changed or corrupted after "
                            "it was written", CHECKSUM_KEY)
-    tensors = {name: Tensor._make(backend.array_from_bytes(views[name], _DTYPES[entry.dtype], entry.shape,
-                                                                device))
+    tensors = {name: Tensor._make(backend.array_from_bytes(views[name], _DTYPES[entry.dtype], entry.shape, device))
                for name, entry in entries.items()}
     return _fill(structure, tensors, path)
 

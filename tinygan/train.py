@@ -50,6 +50,11 @@ from .tensor import Tensor
 # evaluation never overlap: step t uses derive_seed(seed, STEP_KEY, t).
 INIT_KEY, STEP_KEY, EVAL_KEY = 0, 1, 2
 
+# TrainConfig and the presets live in config.py; they are reachable from here too (tg.train.preset("ring")).
+__all__ = ["Trainer", "LearningRateDrop", "DivergenceError", "History", "TrainConfig", "preset", "PRESETS",
+           "SHARED_2D_RECIPE", "RING_RECIPE", "GRID_RECIPE", "PENALTIES", "INIT_KEY", "STEP_KEY", "EVAL_KEY"]
+
+
 class DivergenceError(RuntimeError):
     """Training produced a NaN or infinite loss or parameter.
 
@@ -233,7 +238,7 @@ class Trainer:
 
         z = _draw(self.latent, self.batch_size, generator, self.dtype)
         real_logits = None
-        if self.loss in losses.RELATIVISTIC_LOSSES:       # they compare with the real logits (no graph needed: no G in it)
+        if self.loss in losses.RELATIVISTIC_LOSSES:   # they compare with the real logits (no graph: no G in it)
             with no_grad():
                 real_logits = self.D(real)
         loss_g = algorithm1.generator_step(self.G, self.D, self.opt_G, self.g_loss_fn, z, real_logits)

@@ -15,8 +15,8 @@ CPU-only user never needs it installed.
     threads.py           limit_blas_threads
 """
 
-from .arrays import (CPU, CUDA, FLOAT_DTYPES, HOST_ARRAY, Device, array_namespace, as_array, as_device, as_dtype, blas_ready,
-                     bool_, cuda_available, device_of, float32, float64, format_array, get_default_device,
+from .arrays import (CPU, CUDA, FLOAT_DTYPES, HOST_ARRAY, Device, array_namespace, as_array, as_device, as_dtype,
+                     blas_ready, bool_, cuda_available, device_of, float32, float64, format_array, get_default_device,
                      get_default_dtype, has_advanced_index, ignore_float_errors, int32, int64, is_array,
                      is_device_spec, is_floating, is_scalar, read_only_view, scalar_array, scatter_add,
                      set_default_device, set_default_dtype, shares_memory, to_array, to_host)

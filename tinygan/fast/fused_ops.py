@@ -29,6 +29,7 @@ from ..ops.shapes import broadcast_to
 # Linear layers
 # ===============================================================================================================
 
+
 class Linear(Function):
     """out = x @ weight^T + bias, PyTorch's layout: x (..., in), weight (out, in), bias (out,) or None.
 
@@ -160,6 +161,7 @@ class LinearBackward(Function):
 # the binary cross-entropy
 # ===============================================================================================================
 
+
 class BinaryCrossEntropyWithLogits(Function):
     """The mean binary cross-entropy of probabilities sigmoid(l) against targets t, from the logits l:
 
@@ -256,6 +258,7 @@ class BinaryCrossEntropyWithLogitsBackward(Function):
 # ===============================================================================================================
 # the functions
 # ===============================================================================================================
+
 
 def linear(x, weight, bias=None):
     """x @ weight.T + bias as one fused node: x (..., in), weight (out, in), bias (out,) or None -> (..., out)."""

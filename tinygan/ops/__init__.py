@@ -20,5 +20,5 @@ from .elementwise import (Abs, Clamp, Cos, LeakyReLU, Log1p, LogSigmoid, Maximum
                           clamp, clip, cos, elu, leaky_relu, log1p, logsigmoid, maximum, minimum, pow, sin, sqrt, where)
 from .reductions import Max, Min, Norm, all, any, argmax, argmin, logsumexp, max, min, norm, std, var
 from .shapes import (BroadcastTo, Concatenate, GetItem, IndexAdd, Reshape, Stack, SumTo, Transpose, broadcast_to, cat,
-                     concatenate, expand, flatten, getitem, permute, reshape, squeeze, stack, sum_to, swapaxes, transpose,
-                     unsqueeze)
+                     concatenate, expand, flatten, getitem, permute, reshape, squeeze, stack, sum_to, swapaxes,
+                     transpose, unsqueeze)

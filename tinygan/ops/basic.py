@@ -6,18 +6,22 @@ so the backward is itself recorded when ``create_graph=True`` (that is how secon
 an input that forward broadcast is summed back to the input's shape by the engine, not here.
 
 These are enough for an MLP, its GAN losses and their gradients; the other ops (reshape and the other shape ops,
-pow, max, ...) live in the modules beside this one and are written the same way. After the Function classes come the functions users
-call (``tg.exp(x)``, ``tg.sum(x, axis=0)``): they check the arguments (ops/arguments.py) and apply the Function.
+pow, max, ...) live in the modules beside this one and are written the same way. After the Function classes
+come the functions users call (``tg.exp(x)``, ``tg.sum(x, axis=0)``): they check the arguments
+(ops/arguments.py) and apply the Function.
 """
 
 from .. import backend
 from ..autograd import Function
-from .arguments import as_float, as_tensor, binary_operands, broadcastable, constant, kept_shape, normalize_axes, xp_of
-from .shapes import broadcast_to, matrix_transpose, transpose, with_unit_axis
+from .arguments import (as_float, as_tensor, binary_operands, broadcastable, constant, kept_shape, normalize_axes,
+                        xp_of)
+from .shapes import broadcast_to, matrix_transpose, with_unit_axis
+
 
 # ===============================================================================================================
 # arithmetic
 # ===============================================================================================================
+
 
 class Add(Function):
     """out = a + b;  dL/da = g,  dL/db = g."""
@@ -125,6 +129,7 @@ class MatMul(Function):
 # elementwise functions
 # ===============================================================================================================
 
+
 class Exp(Function):
     """out = exp(a);  dL/da = g * out."""
 
@@ -224,6 +229,7 @@ class ReLU(Function):
 # reductions
 # ===============================================================================================================
 
+
 def spread_over_reduced_axes(grad, in_shape, axes):
     """A reduction's gradient copied back along the reduced axes: reshaped to keepdims form, then broadcast.
     (The gradient of a reduction over all axes is 0-d, which broadcasts as it is.)"""
@@ -266,6 +272,7 @@ class Mean(Function):
 # ===============================================================================================================
 # the functions users call
 # ===============================================================================================================
+
 
 def add(a, b):
     """a + b, broadcasting as NumPy does."""

@@ -215,6 +215,7 @@ class Where(Function):
 # the functions users call
 # ===============================================================================================================
 
+
 def _float_input(op_name, a):
     return as_float(as_tensor(op_name, a))
 
@@ -272,7 +273,7 @@ def elu(a, alpha=1.0):
 
 def clamp(a, min=None, max=None):
     """Limit a to [min, max]; either bound may be None. Gradient 1 inside the interval (bounds included), else 0."""
-    low, high = min, max   # PyTorch's argument names; the builtins min and max are not used below
+    low, high = min, max   # PyTorch names the bounds min and max; inside, they are low and high
     a = as_tensor("clamp", a)
     if low is None and high is None:
         raise ValueError("clamp: give at least one of min and max")

@@ -38,7 +38,6 @@ class Transpose(Function):
         return transpose(grad, tuple(inverse)), None
 
 
-
 class BroadcastTo(Function):
     """out = a repeated along new leading axes and along axes of size 1 to ``shape``;  dL/da = g summed back."""
 
@@ -149,6 +148,7 @@ class Stack(Function):
 # ===============================================================================================================
 # the functions users call
 # ===============================================================================================================
+
 
 def reshape(a, shape):
     """The same elements in a new shape; one axis may be -1 (inferred). ``a`` itself when the shape is a's."""

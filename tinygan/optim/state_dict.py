@@ -63,6 +63,7 @@ def load_optimizer_state_dict(optimizer, state_dict):
     optimizer.state = new_state
     optimizer.param_groups = new_groups
 
+
 def _unpack(optimizer, state_dict):
     if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
         keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
@@ -76,6 +77,7 @@ def _unpack(optimizer, state_dict):
         raise ValueError(f"{optimizer._name}.load_state_dict: the state dict has {len(saved_groups)} parameter "
                          f"groups but this optimizer has {len(optimizer.param_groups)}")
     return saved_groups, saved_state
+
 
 def _loaded_value(optimizer, value, param, name, index):
     if not isinstance(value, Tensor):
