@@ -39,10 +39,10 @@ start = (1.0, 1.0)
 gamma = 0.5  # the R1 weight
 
 GAMES = {  # name: (discriminator loss, generator loss, R1 weight)
-    "GAN (minimax)": ("bce", "minimax", 0.0),
-    "GAN (non-saturating)": ("bce", "nonsaturating", 0.0),
+    "GAN (minimax)": ("minimax", "minimax", 0.0),
+    "GAN (non-saturating)": ("nonsaturating", "nonsaturating", 0.0),
     "WGAN (linear critic)": ("wasserstein", "wasserstein", 0.0),
-    f"GAN + R1 (gamma = {gamma})": ("bce", "nonsaturating", gamma),
+    f"GAN + R1 (gamma = {gamma})": ("nonsaturating", "nonsaturating", gamma),
 }
 
 

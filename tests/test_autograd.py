@@ -349,9 +349,12 @@ def test_grad_returns_gradients_and_does_not_touch_dot_grad():
 
 
 def test_grad_has_the_pytorch_signature():
+    """torch.autograd.grad's first parameters, in its order (only_inputs is accepted and ignored, as in PyTorch)."""
     parameters = inspect.signature(tg.grad).parameters
-    assert list(parameters) == ["outputs", "inputs", "grad_outputs", "retain_graph", "create_graph", "allow_unused"]
-    assert [p.default for p in list(parameters.values())[2:]] == [None, None, False, False]
+    assert list(parameters) == ["outputs", "inputs", "grad_outputs", "retain_graph", "create_graph", "only_inputs",
+                                "allow_unused"]
+    assert [p.default for p in list(parameters.values())[2:]] == [None, None, False, True, False]
+    assert tg.autograd.grad is tg.grad
 
 
 def test_grad_accepts_a_single_tensor_as_inputs():

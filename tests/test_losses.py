@@ -77,7 +77,8 @@ def flat(logits):
 
 
 REFERENCE_D = {
-    "bce": lambda r, f: -np.mean(np.log(prob(r))) - np.mean(np.log(1 - prob(f))),
+    "nonsaturating": lambda r, f: -np.mean(np.log(prob(r))) - np.mean(np.log(1 - prob(f))),
+    "minimax": lambda r, f: -np.mean(np.log(prob(r))) - np.mean(np.log(1 - prob(f))),
     "hinge": lambda r, f: np.mean(np.maximum(0, 1 - flat(r))) + np.mean(np.maximum(0, 1 + flat(f))),
     "wasserstein": lambda r, f: np.mean(flat(f)) - np.mean(flat(r)),
     "lsgan": lambda r, f: 0.5 * np.mean((flat(r) - 1) ** 2) + 0.5 * np.mean(flat(f) ** 2),
@@ -149,8 +150,7 @@ def test_float32_logits_give_a_float32_loss_and_gradients(kind):
     real = as_tensor([0.3, -1.2, 2.0], dtype=tg.float32, requires_grad=True)
     fake = as_tensor([[-0.7], [0.4], [1.1]], dtype=tg.float32, requires_grad=True)
     d_loss = losses.discriminator_loss(real, fake, kind=kind)
-    g_kind = {"bce": "nonsaturating"}.get(kind, kind)
-    g_loss = losses.generator_loss(fake, kind=g_kind, real_logits=real)
+    g_loss = losses.generator_loss(fake, kind=kind, real_logits=real)
     (d_loss + g_loss).backward()
     assert d_loss.dtype == g_loss.dtype == tg.float32
     assert real.grad.dtype == fake.grad.dtype == tg.float32 and fake.grad.shape == (3, 1)
@@ -169,7 +169,7 @@ def test_column_and_flat_logits_never_broadcast_into_a_matrix():
 
 def test_batch_sizes_may_differ_where_the_batches_are_averaged_separately():
     real, fake = np.array([2.0, -1.0, 0.5, 0.1]), np.array([0.3, -2.0])
-    for kind in ("bce", "hinge", "wasserstein", "lsgan", "ragan"):
+    for kind in ("nonsaturating", "minimax", "hinge", "wasserstein", "lsgan", "ragan"):
         out = losses.discriminator_loss(as_tensor(real), as_tensor(fake), kind=kind)
         np.testing.assert_allclose(value(out), REFERENCE_D[kind](real, fake), rtol=1e-12)
 
@@ -209,10 +209,29 @@ def test_logits_must_be_float_tensors():
 
 
 def test_unknown_kinds_list_the_choices():
-    with pytest.raises(ValueError, match="discriminator_loss: unknown kind 'wgan'.*'bce'.*'ragan'"):
+    with pytest.raises(ValueError, match="discriminator_loss: unknown kind 'wgan'.*'nonsaturating'.*'ragan'"):
         losses.discriminator_loss(tg.zeros(2), tg.zeros(2), kind="wgan")
-    with pytest.raises(ValueError, match="generator_loss: unknown kind 'bce'.*'nonsaturating'.*'minimax'"):
-        losses.generator_loss(tg.zeros(2), kind="bce")
+    for function in (losses.generator_loss, lambda x, kind: losses.discriminator_loss(x, x, kind=kind)):
+        with pytest.raises(ValueError, match="unknown kind 'bce'.*'nonsaturating'.*binary cross-entropy"):
+            function(tg.zeros(2), kind="bce")
+
+
+def test_one_set_of_names_for_both_players():
+    assert list(losses.DISCRIMINATOR_LOSSES) == list(losses.GENERATOR_LOSSES) == list(losses.LOSSES)
+    real, fake = tg.tensor([0.5, -1.0]), tg.tensor([2.0, 0.1])
+    for kind, (d_loss, g_loss) in losses.LOSSES.items():
+        assert losses.discriminator_loss(real, fake, kind=kind).item() == d_loss(real, fake).item()
+        assert losses.generator_loss(fake, kind=kind, real_logits=real).item() == g_loss(fake, real).item()
+
+
+def test_penalty_weights_are_keyword_only():
+    D = tg.nn.Linear(2, 1, generator=tg.Generator(0))
+    real, fake = tg.randn(4, 2), tg.randn(4, 2)
+    for call in (lambda: losses.gradient_penalty(D, real, fake, 10), lambda: losses.r1_penalty(D, real, 10.0),
+                 lambda: losses.r2_penalty(D, fake, 10.0)):
+        with pytest.raises(TypeError):
+            call()
+    assert losses.gradient_penalty(D, real, fake, weight=10).ndim == 0
 
 
 # -- extreme logits ----------------------------------------------------------------------------------------------
@@ -228,7 +247,8 @@ def test_losses_stay_finite_and_exact_at_extreme_logits(magnitude, dtype):
     signs = np.array([1.0, -1.0, 1.0, -1.0])
     real_values, fake_values = magnitude * signs, -magnitude * signs[::-1]
     # references in the softplus form, in float64 (the textbook log(sigmoid) form is -inf here)
-    expected_d = {"bce": softplus64(-real_values).mean() + softplus64(fake_values).mean(),
+    expected_d = {"nonsaturating": softplus64(-real_values).mean() + softplus64(fake_values).mean(),
+                  "minimax": softplus64(-real_values).mean() + softplus64(fake_values).mean(),
                   "rsgan": softplus64(fake_values - real_values).mean(),
                   "ragan": softplus64(fake_values.mean() - real_values).mean()
                   + softplus64(fake_values - real_values.mean()).mean()}
@@ -337,7 +357,7 @@ def test_gradient_penalty_passes_gradcheck_with_the_default_tiny_epsilon_and_3d_
 # -- equilibrium values ------------------------------------------------------------------------------------------
 
 LOG2, LOG4 = math.log(2.0), math.log(4.0)
-EQUILIBRIUM_D = {"bce": LOG4, "hinge": 2.0, "wasserstein": 0.0, "rsgan": LOG2, "ragan": LOG4}
+EQUILIBRIUM_D = {"nonsaturating": LOG4, "minimax": LOG4, "hinge": 2.0, "wasserstein": 0.0, "rsgan": LOG2, "ragan": LOG4}
 EQUILIBRIUM_G = {"nonsaturating": LOG2, "minimax": -LOG2, "hinge": 0.0, "wasserstein": 0.0, "rsgan": LOG2,
                  "ragan": LOG4}
 
@@ -659,11 +679,11 @@ def test_r1_and_r2_are_half_gamma_times_the_mean_squared_gradient_norm(gamma, se
     quadratic = lambda x: (x * x).sum(axis=1) * 0.5  # noqa: E731  (gradient x)
     linear = lambda x: (x @ w).reshape(-1, 1)         # noqa: E731  (gradient w; logits as a (batch, 1) column)
     r, f, w_values = real.numpy(), fake.numpy(), w.numpy()
-    assert value(losses.r1_penalty(quadratic, real, gamma)) == pytest.approx(
+    assert value(losses.r1_penalty(quadratic, real, gamma=gamma)) == pytest.approx(
         gamma / 2 * np.mean(np.sum(r ** 2, axis=1)), rel=1e-12)
-    assert value(losses.r2_penalty(quadratic, fake, gamma)) == pytest.approx(
+    assert value(losses.r2_penalty(quadratic, fake, gamma=gamma)) == pytest.approx(
         gamma / 2 * np.mean(np.sum(f ** 2, axis=1)), rel=1e-12)
-    assert value(losses.r1_penalty(linear, real, gamma)) == pytest.approx(
+    assert value(losses.r1_penalty(linear, real, gamma=gamma)) == pytest.approx(
         gamma / 2 * np.sum(w_values ** 2), rel=1e-12)
 
 
@@ -673,7 +693,7 @@ def test_penalties_reach_the_parameters_of_an_mlp_and_leave_the_samples_alone(de
     real = tg.randn(8, 2, generator=tg.Generator(1, device), device=device)
     fake = tg.randn(8, 2, generator=tg.Generator(2, device), device=device)
     total = (losses.gradient_penalty(D, real, fake, generator=tg.Generator(3, device))
-             + losses.r1_penalty(D, real, 10.0) + losses.r2_penalty(D, fake, 10.0))
+             + losses.r1_penalty(D, real, gamma=10.0) + losses.r2_penalty(D, fake, gamma=10.0))
     assert total.dtype == tg.float32 and total.device == device
     total.backward()
     first_layer = D.net[0]
@@ -683,7 +703,7 @@ def test_penalties_reach_the_parameters_of_an_mlp_and_leave_the_samples_alone(de
 
 def test_a_discriminator_that_ignores_its_input_has_zero_r1():
     b = tg.tensor([0.5], requires_grad=True)
-    assert value(losses.r1_penalty(lambda x: b * tg.ones(x.shape[0]), tg.randn(3, 2), 10.0)) == 0.0
+    assert value(losses.r1_penalty(lambda x: b * tg.ones(x.shape[0]), tg.randn(3, 2), gamma=10.0)) == 0.0
 
 
 def test_penalty_errors_name_the_function():
@@ -691,11 +711,11 @@ def test_penalty_errors_name_the_function():
     with pytest.raises(ValueError, match=r"gradient_penalty: .*real \(4, 2\) and fake \(3, 2\)"):
         losses.gradient_penalty(lambda x: x.sum(axis=1), real, fake)
     with pytest.raises(ValueError, match=r"r1_penalty: the discriminator's output must have shape.*\(4, 2\)"):
-        losses.r1_penalty(lambda x: x, real, 1.0)
+        losses.r1_penalty(lambda x: x, real, gamma=1.0)
     with pytest.raises(ValueError, match="r2_penalty: the discriminator returned 1 logits for a batch of 3"):
-        losses.r2_penalty(lambda x: x.sum().reshape(1), fake, 1.0)
+        losses.r2_penalty(lambda x: x.sum().reshape(1), fake, gamma=1.0)
     with pytest.raises(TypeError, match="r1_penalty: real must be a tinygan Tensor"):
-        losses.r1_penalty(lambda x: x, np.zeros((2, 2)), 1.0)
+        losses.r1_penalty(lambda x: x, np.zeros((2, 2)), gamma=1.0)
 
 
 def test_gradient_penalty_draws_on_the_data_device(device):

@@ -452,11 +452,15 @@ REDUCTIONS = [
     Reduction("std", lambda x, axis, keepdims: x.std(axis, keepdims=keepdims), np.std,
               elements=grid(), distinct=True, ddof=1),
     # max and min have no derivative at ties: distinct values (a grid drawn without repeats).
-    Reduction("max", tg.max, np.max, elements=grid(), distinct=True),
-    Reduction("min", lambda x, axis, keepdims: x.min(axis, keepdims), np.min, elements=grid(), distinct=True),
+    # (NumPy's meaning through axis=: a positional axis is PyTorch's dim, which gives values and indices)
+    Reduction("max", lambda x, axis, keepdims: tg.max(x, axis=axis, keepdims=keepdims), np.max, elements=grid(),
+              distinct=True),
+    Reduction("min", lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims), np.min, elements=grid(),
+              distinct=True),
     Reduction("logsumexp", tg.logsumexp, np_logsumexp),
     # the 2-norm is smooth away from 0: every element at least 0.1 from 0.
-    Reduction("norm", tg.norm, np_norm, elements=values(kinks=(0.0,), margin=0.1)),
+    Reduction("norm", lambda x, axis, keepdims: tg.norm(x, axis=axis, keepdims=keepdims), np_norm,
+              elements=values(kinks=(0.0,), margin=0.1)),
 ]
 
 

@@ -131,7 +131,7 @@ def test_shape_ndim_size():
     t = tg.zeros(2, 3, 4)
     assert t.shape == (2, 3, 4)
     assert t.ndim == 3
-    assert t.size == 24 and t.numel() == 24
+    assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4 and t.numel() == 24 and t.dim() == 3
     assert tg.tensor(1.0).shape == () and tg.tensor(1.0).ndim == 0
 
 
@@ -414,10 +414,16 @@ def test_inplace_on_a_leaf_that_requires_grad_works_inside_no_grad():
     assert w.requires_grad and w.is_leaf
 
 
-def test_inplace_on_the_result_of_an_op_raises_while_grad_mode_is_on():
-    y = tg.ones(3, requires_grad=True) * 2
-    with pytest.raises(RuntimeError, match="MulBackward"):
-        y.add_(1)
+def test_inplace_on_the_result_of_an_op_is_recorded_while_grad_mode_is_on():
+    """As in PyTorch: y += 1 on a tensor made by an op becomes a node of the graph, and gradients flow through it."""
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y.add_(1)
+    y *= x
+    assert y.grad_fn.function.__name__ == "Mul"
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), [3.0, 10.0, 21.0])
+    np.testing.assert_allclose(x.grad.numpy(), [5.0, 9.0, 13.0])   # d/dx (2x + 1) x = 4x + 1
 
 
 def test_inplace_on_a_tensor_without_grad_is_allowed_with_grad_mode_on():

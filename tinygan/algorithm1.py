@@ -16,7 +16,7 @@ streams, learning-rate schedules, history, checkpoints).
     loss_g = generator_step(G, D, opt_G, losses.nonsaturating_generator_loss, z)
 """
 
-from .grad_mode import no_grad
+from .autograd.grad_mode import no_grad
 from .nn.utils import clip_weights_
 
 

@@ -7,6 +7,7 @@
     tinygan list                     # datasets, losses, presets
     tinygan sample runs/ring --n 1000 --out samples.npy     # (or .csv)
     tinygan plot runs/ring           # redraw the figures of a finished run
+    tinygan --version
 
 A run folder holds config.json (the exact TrainConfig: `tinygan train --config runs/ring/config.json` repeats the
 run), checkpoint.safetensors (models, optimizers, history), history.csv, metrics.json (the final metrics),
@@ -25,6 +26,7 @@ import time
 
 from . import backend, distributions, losses, train
 from .serialization import CheckpointError, write_bytes_atomically, write_text_atomically
+from .version import __version__
 
 CONFIG_FILE, CHECKPOINT_FILE, HISTORY_FILE = "config.json", "checkpoint.safetensors", "history.csv"
 METRICS_FILE, SNAPSHOTS_FILE = "metrics.json", "snapshots.safetensors"
@@ -44,6 +46,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser():
     parser = _Parser(prog="tinygan", description="Train GANs on toy distributions and draw what they do.")
+    parser.add_argument("--version", action="version", version=f"tinygan {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("train", help="train a preset (ring by default) and write a run folder")

@@ -18,8 +18,7 @@ def check_int(owner, name, value, minimum):
 def check_training_options(owner, *, loss, penalty, k, batch_size, log_every, eval_samples, penalty_every,
                            eval_every, seed, ema, clip_value):
     """Raise ValueError naming the first of the trainer's options that is not valid."""
-    if loss not in losses.LOSSES:
-        raise ValueError(f"{owner}: unknown loss {loss!r}; choose one of: {', '.join(losses.LOSSES)}")
+    losses.loss_pair(owner, loss, "loss")   # an unknown name raises, listing the names
     if penalty is not None and penalty not in PENALTIES:
         raise ValueError(f"{owner}: unknown penalty {penalty!r}; choose None or one of: {', '.join(PENALTIES)}")
     for name, value in (("k", k), ("batch_size", batch_size), ("log_every", log_every),

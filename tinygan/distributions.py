@@ -251,7 +251,7 @@ class Uniform(Distribution):
     def __init__(self, low=0.0, high=1.0):
         owner = type(self).__name__
         low_values, high_values = _host_tensor(owner, "low", low), _host_tensor(owner, "high", high)
-        dim = max(low_values.size, high_values.size)
+        dim = max(low_values.numel(), high_values.numel())
         self.low, self.high = _vector(owner, "low", low, dim), _vector(owner, "high", high, dim)
         self.dim = dim
         if not (self.low < self.high).all():

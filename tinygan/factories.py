@@ -57,6 +57,26 @@ def full_like(other, fill_value, dtype=None, device=None, requires_grad=False):
     return _filled(fill_value, other.shape, dtype or other.dtype, device or other.device, requires_grad)
 
 
+def from_numpy(array):
+    """A tensor sharing ``array``'s memory (no copy), as torch.from_numpy: changing one changes the other. The
+    array's dtype is kept if tinygan has it (float32, float64, int32, int64, bool)."""
+    if not backend.is_array(array) or backend.device_of(array) != "cpu":
+        raise TypeError(f"from_numpy: expects a numpy array, got {type(array).__name__}; for a list use tg.tensor")
+    return Tensor._make(backend.to_array(array, None, "cpu"))
+
+
+def randn_like(other, dtype=None, device=None, generator=None, requires_grad=False):
+    """N(0, 1) draws with the shape (and, unless given, dtype and device) of ``other``."""
+    return randn(*other.shape, dtype=dtype or other.dtype, device=device or other.device, generator=generator,
+                 requires_grad=requires_grad)
+
+
+def rand_like(other, dtype=None, device=None, generator=None, requires_grad=False):
+    """U[0, 1) draws with the shape (and, unless given, dtype and device) of ``other``."""
+    return rand(*other.shape, dtype=dtype or other.dtype, device=device or other.device, generator=generator,
+                requires_grad=requires_grad)
+
+
 def _random(draw, shape, dtype, device, generator, requires_grad):
     dtype = backend.as_dtype(dtype)
     if not backend.is_floating(dtype):

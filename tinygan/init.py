@@ -14,23 +14,13 @@ import math
 
 from . import backend
 from .factories import tensor
-from .grad_mode import no_grad
+from .autograd.grad_mode import no_grad
 from .tensor import Tensor
-
-
-def _host_generator(generator):
-    if generator is None:
-        return backend.default_generator("cpu")
-    if generator.device.type != "cpu":
-        raise ValueError("initializers draw on the host, so that a seed gives the same weights on every device; "
-                         "pass a CPU generator, tg.Generator(seed)")
-    return generator
 
 
 def _fill(target, host_values):
     """Copy float64 host values into ``target`` (rounded to its dtype, moved to its device), in place."""
-    if not isinstance(target, Tensor):
-        raise TypeError(f"initializers fill a tinygan Tensor, got {type(target).__name__}")
+    _check_target(target)
     with no_grad():
         target.copy_(tensor(host_values, dtype=target.dtype, device=target.device))
     return target
@@ -66,19 +56,26 @@ def calculate_gain(nonlinearity, param=None):
 
 def _empty(target):
     """True for a tensor with no elements: there is nothing to draw (and fans may be 0), as in PyTorch."""
-    return target.size == 0
+    return target.numel() == 0
 
 
 def uniform_(target, a=0.0, b=1.0, generator=None):
-    """Fill with draws from U(a, b)."""
-    draws = _host_generator(generator).uniform(target.shape, backend.float64)
-    return _fill(target, a + (b - a) * draws)
+    """Fill with draws from U(a, b) (Tensor.uniform_)."""
+    _check_target(target)
+    with no_grad():
+        return target.uniform_(a, b, generator=generator)
 
 
 def normal_(target, mean=0.0, std=1.0, generator=None):
-    """Fill with draws from N(mean, std^2)."""
-    draws = _host_generator(generator).normal(target.shape, backend.float64)
-    return _fill(target, mean + std * draws)
+    """Fill with draws from N(mean, std^2) (Tensor.normal_)."""
+    _check_target(target)
+    with no_grad():
+        return target.normal_(mean, std, generator=generator)
+
+
+def _check_target(target):
+    if not isinstance(target, Tensor):
+        raise TypeError(f"initializers fill a tinygan Tensor, got {type(target).__name__}")
 
 
 def constant_(target, value):
@@ -147,9 +144,9 @@ def orthogonal_(target, gain=1.0, generator=None):
     if _empty(target):
         return target
     rows = target.shape[0]
-    cols = target.size // rows
+    cols = target.numel() // rows
     host = backend.CPU.xp
-    gaussian = _host_generator(generator).normal((rows, cols), backend.float64)
+    gaussian = backend.host_generator(generator).normal((rows, cols), backend.float64)
     if rows < cols:
         gaussian = gaussian.T
     q, r = host.linalg.qr(gaussian)

@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass
 
 from . import backend
-from .grad_mode import no_grad
+from .autograd.grad_mode import no_grad
 from .tensor import Tensor
 
 __all__ = [

@@ -51,7 +51,7 @@ from .backend import Generator  # noqa: E402
 from .distributions import Uniform  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .factories import linspace, tensor  # noqa: E402
-from .grad_mode import no_grad  # noqa: E402
+from .autograd.grad_mode import no_grad  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 from .losses import LOGIT_LOSSES, RELATIVISTIC_LOSSES, d_output_kind  # noqa: E402
 

@@ -103,6 +103,10 @@ def save(state, path):
     may leave its temporary file ``.<name>.tmp-*`` behind; it is never read.)
     """
     path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: the folder {folder!r} does not exist; create it first "
+                                f"(os.makedirs({folder!r}, exist_ok=True)) or save to a folder that does")
     tensors = {}  # tensor name -> (dtype code, shape, bytes)
     structure = _encode(state, [], tensors, set())
     metadata = {FORMAT_KEY: FORMAT_VERSION, VERSION_KEY: __version__,

@@ -9,7 +9,7 @@ in factories.py.
 
 from . import backend, ops
 from .autograd import TensorBase
-from .grad_mode import is_grad_enabled
+from .autograd.grad_mode import is_grad_enabled
 from .graph_picture import graph_dot
 
 
@@ -86,13 +86,20 @@ class Tensor(TensorBase):
     def ndim(self):
         return self.array.ndim
 
-    @property
-    def size(self):
-        """Number of elements, as NumPy's ``size`` (PyTorch's ``numel()``)."""
-        return self.array.size
+    def size(self, dim=None):
+        """PyTorch's size(): the shape as a tuple, or the length of axis ``dim``. (NumPy's ``a.size``, the number of
+        elements, is ``numel()`` here: PyTorch's spelling wins where the two differ.)"""
+        if dim is None:
+            return self.array.shape
+        return self.array.shape[ops.normalize_axis("size", dim, self.array.ndim)]
 
     def numel(self):
+        """The number of elements."""
         return self.array.size
+
+    def dim(self):
+        """The number of axes (PyTorch's name for ndim)."""
+        return self.array.ndim
 
     @property
     def dtype(self):
@@ -156,14 +163,22 @@ class Tensor(TensorBase):
                                f"use .any() or .all()")
         return bool(self.item())
 
-    def to(self, target):
-        """A copy on another device ("cpu", "cuda") or of another dtype (tg.float64), differentiable.
-
-        Returns self when nothing changes, as PyTorch does.
-        """
-        if backend.is_device_spec(target):
-            return ops.to_device(self, target)
-        return ops.cast(self, target)
+    def to(self, *targets, device=None, dtype=None):
+        """A copy on another device ("cpu", "cuda") and/or of another dtype (tg.float64), differentiable:
+        x.to("cuda"), x.to(tg.float64), x.to("cuda", tg.float64), x.to(device=..., dtype=...), x.to(other_tensor)
+        (other's device and dtype). Returns self when nothing changes, as PyTorch does."""
+        for target in targets:
+            if isinstance(target, Tensor):
+                device, dtype = target.device, target.dtype
+            elif backend.is_device_spec(target):
+                device = target
+            elif backend.is_dtype_spec(target):
+                dtype = target
+            else:
+                raise ValueError(f"to: {target!r} is neither a device ('cpu', 'cuda') nor a dtype (tg.float32, "
+                                 f"tg.float64, 'float64', ...)")
+        result = self if dtype is None else ops.cast(self, dtype)
+        return result if device is None else ops.to_device(result, device)
 
     def cpu(self):
         return self.to("cpu")
@@ -201,30 +216,52 @@ class Tensor(TensorBase):
         return f"tensor({values}, {', '.join(extras)})"
 
     # ------------------------------------------------------------------------------------------------------
-    # in-place updates (for optimizers and initializers)
+    # in-place updates: x += y, x[i] = y, and the methods ending in _ (optimizers and initializers use them)
     # ------------------------------------------------------------------------------------------------------
 
-    def _check_inplace(self, op_name):
-        if is_grad_enabled():
-            if self.grad_fn is not None:
-                raise RuntimeError(
-                    f"{op_name}: in-place changes to a tensor made by an op ({self.grad_fn!r}) are not supported "
-                    f"while autograd records; use the out-of-place op, or do it under tg.no_grad() on a "
-                    f"tensor you no longer differentiate through")
-            if self._requires_grad:
-                raise RuntimeError(
-                    f"{op_name}: a leaf tensor that requires grad cannot be changed in place while autograd "
-                    f"records (the change would not be differentiated); wrap the update in `with tg.no_grad():`")
+    def _records(self, *operands):
+        """True when autograd must see an in-place change of self by ``operands``: grad mode is on and self or an
+        operand requires grad. Otherwise the change is made on the arrays and only counted (the version)."""
+        return is_grad_enabled() and (self._requires_grad or any(
+            isinstance(operand, Tensor) and operand._requires_grad for operand in operands))
+
+    def _record_in_place(self, op_name, out_of_place):
+        """An in-place change that autograd must see, done as PyTorch does: the result is computed out of place
+        from a copy of self (``out_of_place(copy)``, recorded), written into self's memory, and self takes the
+        result's place in the graph. The copy keeps what earlier nodes saved of self intact; if one saved self
+        itself, its version has moved on and its backward raises."""
+        if self.grad_fn is None and self._requires_grad:
+            raise RuntimeError(
+                f"{op_name}: a leaf tensor that requires grad is used in an in-place operation while autograd "
+                f"records (PyTorch refuses it too): its gradient would describe a value that no longer exists. To "
+                f"update a parameter, do it under `with tg.no_grad():`; to compute with it, use the out-of-place "
+                f"op (x = x + y)")
+        if self.array.base is not None:
+            raise RuntimeError(
+                f"{op_name}: self is a view of another tensor's memory (a slice, a reshape, a transpose); changing "
+                f"it in place while autograd records would change the other tensor behind autograd's back. Use "
+                f"the out-of-place op, or do it under tg.no_grad()")
+        result = out_of_place(self.clone())
+        if result.shape != self.shape or result.dtype != self.dtype:
+            raise ValueError(f"{op_name}: the result has shape {tuple(result.shape)} and dtype {result.dtype}, but "
+                             f"an in-place change must keep self's {tuple(self.shape)} and {self.dtype}")
+        self.array[...] = result.array
+        self.grad_fn, self.output_nr, self._requires_grad = result.grad_fn, result.output_nr, result._requires_grad
+        return self._bump_version()
+
+    def _refuse_if_recording(self, op_name, *operands):
+        if self._records(*operands):
+            raise RuntimeError(
+                f"{op_name}: autograd does not record this in-place change, and self or an operand requires grad "
+                f"while grad mode is on; do it under `with tg.no_grad():` (a parameter update), or use the "
+                f"out-of-place op")
 
     def _inplace_operand(self, op_name, other):
-        """The raw array to combine with self in place, with the same dtype and a shape that fits self."""
+        """The raw array (or number) to combine with self in place: same device, no other float dtype, a shape
+        that broadcasts into self's, no float into an integer tensor."""
         if isinstance(other, Tensor):
             if other.device != self.device:
                 raise ValueError(f"{op_name}: self is on {self.device} but the other tensor is on {other.device}")
-            if other.requires_grad and is_grad_enabled():
-                raise RuntimeError(f"{op_name}: the other tensor requires grad, but in-place ops are not recorded "
-                                   f"by autograd, so its gradient would be lost; use the out-of-place op, or "
-                                   f"pass other.detach() if no gradient should flow")
             if other.dtype != self.dtype and backend.is_floating(other.dtype):
                 raise TypeError(f"{op_name}: self is {self.dtype} but the other tensor is {other.dtype}; convert "
                                 f"it first (no silent dtype conversion)")
@@ -235,17 +272,20 @@ class Tensor(TensorBase):
                                  f"self's shape {tuple(self.shape)}")
             return array
         if backend.is_scalar(other):
+            if not backend.is_floating(self.dtype) and isinstance(other, float) and not other.is_integer():
+                raise TypeError(f"{op_name}: cannot put the float {other!r} into the {self.dtype} tensor in place; "
+                                f"convert it first (x = x.float())")
             return other
         raise TypeError(f"{op_name}: expected a Tensor or a number, got {type(other).__name__}")
 
     def add_(self, other, alpha=1):
         """self += alpha * other, in place."""
-        self._check_inplace("add_")
+        if self._records(other):
+            return self._record_in_place("add_", lambda copy: copy + (other if alpha == 1 else other * alpha))
         value = self._inplace_operand("add_", other)
-        xp = self.device.xp
         if alpha != 1:
             value = value * _like_self(self, alpha)
-        xp.add(self.array, value, out=self.array)
+        self.device.xp.add(self.array, value, out=self.array)
         return self._bump_version()
 
     def sub_(self, other, alpha=1):
@@ -254,60 +294,101 @@ class Tensor(TensorBase):
 
     def mul_(self, other):
         """self *= other, in place."""
-        self._check_inplace("mul_")
+        if self._records(other):
+            return self._record_in_place("mul_", lambda copy: copy * other)
         value = _like_self(self, self._inplace_operand("mul_", other))
         self.device.xp.multiply(self.array, value, out=self.array)
         return self._bump_version()
 
     def div_(self, other):
         """self /= other, in place."""
-        self._check_inplace("div_")
+        if self._records(other):
+            return self._record_in_place("div_", lambda copy: copy / other)
         value = _like_self(self, self._inplace_operand("div_", other))
         self.device.xp.divide(self.array, value, out=self.array)
         return self._bump_version()
 
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __setitem__(self, key, value):
+        """self[key] = value, in place (NumPy indexing; value is a number or a tensor broadcast to self[key])."""
+        if self._records(value):
+            self._record_in_place("__setitem__", lambda copy: ops.setitem(copy, key, value))
+            return
+        if isinstance(value, Tensor):
+            if value.dtype != self.dtype and backend.is_floating(value.dtype):
+                raise TypeError(f"__setitem__: self is {self.dtype} but the value is {value.dtype}; convert it first")
+            value = value.to(self.device).array
+        self.array[ops.index_key(self, key)] = value
+        self._bump_version()
+
     def addcmul_(self, tensor1, tensor2, value=1):
         """self += value * tensor1 * tensor2, in place (Adam's second-moment update)."""
-        self._check_inplace("addcmul_")
+        self._refuse_if_recording("addcmul_", tensor1, tensor2)
         product = self._inplace_operand("addcmul_", tensor1) * self._inplace_operand("addcmul_", tensor2)
         self.device.xp.add(self.array, product * _like_self(self, value), out=self.array)
         return self._bump_version()
 
     def addcdiv_(self, tensor1, tensor2, value=1):
         """self += value * tensor1 / tensor2, in place (Adam's and RMSprop's parameter update)."""
-        self._check_inplace("addcdiv_")
+        self._refuse_if_recording("addcdiv_", tensor1, tensor2)
         quotient = self._inplace_operand("addcdiv_", tensor1) / self._inplace_operand("addcdiv_", tensor2)
         self.device.xp.add(self.array, quotient * _like_self(self, value), out=self.array)
         return self._bump_version()
 
     def clamp_(self, min=None, max=None):
         """Limit every element to [min, max], in place (WGAN weight clipping)."""
-        self._check_inplace("clamp_")
+        self._refuse_if_recording("clamp_")
         self.device.xp.clip(self.array, min, max, out=self.array)
         return self._bump_version()
 
+    clip_ = clamp_   # PyTorch has both names
+
     def fill_(self, value):
         """Set every element to ``value``, in place."""
-        self._check_inplace("fill_")
+        self._refuse_if_recording("fill_")
         self.array.fill(value)
-        return self._bump_version()
-
-    def set_(self, source):
-        """Make self hold ``source``'s data (its shape, dtype and device may differ from self's), in place:
-        how Module.to moves a parameter to another device or dtype while it stays the same Parameter object."""
-        self._check_inplace("set_")
-        self.array = source.array
         return self._bump_version()
 
     def zero_(self):
         """Set every element to 0, in place."""
         return self.fill_(0)
 
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with draws from N(mean, std^2), in place. Drawn on the host in float64 from a CPU generator (the
+        default one when None) and rounded to self's dtype, so a seed gives the same values on every device."""
+        self._refuse_if_recording("normal_")
+        draws = backend.host_generator(generator).normal(self.shape, backend.float64)
+        return self.copy_(Tensor(mean + std * draws, dtype=self.dtype, device=self.device))
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with draws from U(a, b), in place; drawn as normal_ draws."""
+        self._refuse_if_recording("uniform_")
+        draws = backend.host_generator(generator).uniform(self.shape, backend.float64)
+        return self.copy_(Tensor(a + (b - a) * draws, dtype=self.dtype, device=self.device))
+
     def copy_(self, source):
         """Copy ``source``'s values into self, in place (broadcast to self's shape)."""
-        self._check_inplace("copy_")
+        self._refuse_if_recording("copy_", source)
         value = self._inplace_operand("copy_", source)
         self.array[...] = value
+        return self._bump_version()
+
+    def set_(self, source):
+        """Make self hold ``source``'s array (its shape, dtype and device may differ from self's), in place:
+        how Module.to moves a parameter to another device or dtype while it stays the same Parameter object."""
+        self._refuse_if_recording("set_", source)
+        self.array = source.array
         return self._bump_version()
 
     # ------------------------------------------------------------------------------------------------------
@@ -395,7 +476,7 @@ class Tensor(TensorBase):
         return ops.logical_or(self, other)
 
     # ------------------------------------------------------------------------------------------------------
-    # methods that mirror the functions in ops.py
+    # methods that mirror the functions in tinygan/ops/ (their arguments and meaning are the functions')
     # ------------------------------------------------------------------------------------------------------
 
     def add(self, other):
@@ -415,6 +496,9 @@ class Tensor(TensorBase):
 
     def matmul(self, other):
         return ops.matmul(self, other)
+
+    def mm(self, other):
+        return ops.mm(self, other)
 
     def neg(self):
         return ops.neg(self)
@@ -455,8 +539,8 @@ class Tensor(TensorBase):
     def elu(self, alpha=1.0):
         return ops.elu(self, alpha)
 
-    def softplus(self):
-        return ops.softplus(self)
+    def softplus(self, beta=1.0):
+        return ops.softplus(self, beta)
 
     def logsigmoid(self):
         return ops.logsigmoid(self)
@@ -464,7 +548,7 @@ class Tensor(TensorBase):
     def clamp(self, min=None, max=None):
         return ops.clamp(self, min, max)
 
-    clip = clamp
+    clip = clamp   # PyTorch has both names
 
     def maximum(self, other):
         return ops.maximum(self, other)
@@ -472,35 +556,41 @@ class Tensor(TensorBase):
     def minimum(self, other):
         return ops.minimum(self, other)
 
-    def sum(self, axis=None, keepdims=False):
-        return ops.sum(self, axis, keepdims)
+    def sum(self, *args, **kwargs):
+        return ops.sum(self, *args, **kwargs)
 
-    def mean(self, axis=None, keepdims=False):
-        return ops.mean(self, axis, keepdims)
+    def mean(self, *args, **kwargs):
+        return ops.mean(self, *args, **kwargs)
 
-    def var(self, axis=None, ddof=0, keepdims=False):
-        return ops.var(self, axis, ddof, keepdims)
+    def var(self, *args, **kwargs):
+        return ops.var(self, *args, **kwargs)
 
-    def std(self, axis=None, ddof=0, keepdims=False):
-        return ops.std(self, axis, ddof, keepdims)
+    def std(self, *args, **kwargs):
+        return ops.std(self, *args, **kwargs)
 
-    def max(self, axis=None, keepdims=False):
-        return ops.max(self, axis, keepdims)
+    def max(self, *args, **kwargs):
+        return ops.max(self, *args, **kwargs)
 
-    def min(self, axis=None, keepdims=False):
-        return ops.min(self, axis, keepdims)
+    def min(self, *args, **kwargs):
+        return ops.min(self, *args, **kwargs)
 
-    def logsumexp(self, axis=None, keepdims=False):
-        return ops.logsumexp(self, axis, keepdims)
+    def logsumexp(self, *args, **kwargs):
+        return ops.logsumexp(self, *args, **kwargs)
 
-    def norm(self, axis=None, keepdims=False):
-        return ops.norm(self, axis, keepdims)
+    def norm(self, *args, **kwargs):
+        return ops.norm(self, *args, **kwargs)
 
-    def argmax(self, axis=None, keepdims=False):
-        return ops.argmax(self, axis, keepdims)
+    def argmax(self, *args, **kwargs):
+        return ops.argmax(self, *args, **kwargs)
 
-    def argmin(self, axis=None, keepdims=False):
-        return ops.argmin(self, axis, keepdims)
+    def argmin(self, *args, **kwargs):
+        return ops.argmin(self, *args, **kwargs)
+
+    def any(self, *args, **kwargs):
+        return ops.any(self, *args, **kwargs)
+
+    def all(self, *args, **kwargs):
+        return ops.all(self, *args, **kwargs)
 
     def less(self, other):
         return ops.less(self, other)
@@ -538,12 +628,6 @@ class Tensor(TensorBase):
     def sign(self):
         return ops.sign(self)
 
-    def any(self, axis=None, keepdims=False):
-        return ops.any(self, axis, keepdims)
-
-    def all(self, axis=None, keepdims=False):
-        return ops.all(self, axis, keepdims)
-
     def reshape(self, *shape):
         return ops.reshape(self, _shape_arg(shape))
 
@@ -551,7 +635,11 @@ class Tensor(TensorBase):
         return ops.reshape(self, _shape_arg(shape))
 
     def transpose(self, *axes):
-        return ops.transpose(self, _shape_arg(axes) if axes else None)
+        """NumPy's transpose(axes) or, given two axes, PyTorch's transpose(dim0, dim1): see ops.transpose."""
+        return ops.transpose(self, *axes)
+
+    def t(self):
+        return ops.t(self)
 
     def permute(self, *axes):
         return ops.permute(self, _shape_arg(axes))
@@ -570,11 +658,20 @@ class Tensor(TensorBase):
         what the engine does to the gradient of an input that forward broadcast."""
         return ops.sum_to(self, _shape_arg(size))
 
-    def squeeze(self, axis=None):
-        return ops.squeeze(self, axis)
+    def repeat(self, *sizes):
+        return ops.repeat(self, *sizes)
 
-    def unsqueeze(self, axis):
-        return ops.unsqueeze(self, axis)
+    def split(self, split_size_or_sections, dim=0):
+        return ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def squeeze(self, *args, **kwargs):
+        return ops.squeeze(self, *args, **kwargs)
+
+    def unsqueeze(self, *args, **kwargs):
+        return ops.unsqueeze(self, *args, **kwargs)
 
     def flatten(self, start_dim=0, end_dim=-1):
         return ops.flatten(self, start_dim, end_dim)

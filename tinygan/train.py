@@ -41,7 +41,7 @@ from . import algorithm1, backend, distributions, fast, losses, metrics, ops, op
 from .config import (GRID_RECIPE, PENALTIES, PRESETS, RING_RECIPE, SHARED_2D_RECIPE, TrainConfig, check_int,
                      check_training_options, preset)
 from .factories import zeros_like
-from .grad_mode import no_grad
+from .autograd.grad_mode import no_grad
 from .history import History
 from .serialization import load, save
 from .tensor import Tensor

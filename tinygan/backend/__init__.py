@@ -16,10 +16,10 @@ CPU-only user never needs it installed.
 """
 
 from .arrays import (CPU, CUDA, FLOAT_DTYPES, HOST_ARRAY, Device, array_namespace, as_array, as_device, as_dtype,
-                     blas_ready, bool_, cuda_available, device_of, float32, float64, format_array, get_default_device,
-                     get_default_dtype, has_advanced_index, ignore_float_errors, int32, int64, is_array,
-                     is_device_spec, is_floating, is_scalar, read_only_view, scalar_array, scatter_add,
-                     set_default_device, set_default_dtype, shares_memory, to_array, to_host)
+                     blas_ready, bool_, cuda_available, cuda_device_count, device_of, float32, float64, format_array,
+                     get_default_device, get_default_dtype, has_advanced_index, ignore_float_errors, int32, int64,
+                     is_array, is_device_spec, is_dtype_spec, is_floating, is_scalar, read_only_view, scalar_array,
+                     scatter_add, set_default_device, set_default_dtype, shares_memory, to_array, to_host)
 from .checkpoint_bytes import array_from_bytes, array_to_bytes, npy_bytes
-from .random import Generator, default_generator, derive_seed, manual_seed
+from .random import Generator, default_generator, derive_seed, host_generator, manual_seed
 from .threads import limit_blas_threads

@@ -83,8 +83,8 @@ def set_default_dtype(dtype):
 # devices
 # ---------------------------------------------------------------------------------------------------------------
 
-_CUPY_INSTALL_HINT = ('install the CUDA extra that matches your CUDA toolkit: pip install "tinygan[cuda12]" '
-                      'or pip install "tinygan[cuda13]"')
+_CUPY_INSTALL_HINT = ('install the CUDA extra that matches your CUDA toolkit, from the clone of tinygan: '
+                      'pip install ".[cuda12]" or pip install ".[cuda13]"')
 
 
 def _import_cupy():
@@ -178,9 +178,26 @@ def cuda_available():
     return True
 
 
+def cuda_device_count():
+    """The number of GPUs CuPy sees (0 when CuPy or a GPU is missing)."""
+    return CUDA.xp.cuda.runtime.getDeviceCount() if cuda_available() else 0
+
+
 def is_device_spec(value):
     """True for a Device or a device name ("cpu", "cuda", "gpu"), as opposed to a dtype."""
     return isinstance(value, Device) or (isinstance(value, str) and value.strip().lower() in _DEVICE_ALIASES)
+
+
+def is_dtype_spec(value):
+    """True for what as_dtype accepts: a dtype name ("float32", "double", ...), a numpy dtype or type, float,
+    int, bool."""
+    if isinstance(value, str):
+        return value in _DTYPES_BY_NAME
+    try:
+        as_dtype(value)
+    except TypeError:
+        return False
+    return value is not None
 
 
 def get_default_device():

@@ -74,6 +74,17 @@ def default_generator(device):
     return _default_generators[device.type]
 
 
+def host_generator(generator=None):
+    """The CPU generator that draws values meant to be the same on every device (initial weights): ``generator``
+    itself, or the default CPU generator when None."""
+    if generator is None:
+        return default_generator("cpu")
+    if generator.device.type != "cpu":
+        raise ValueError("initial values are drawn on the host, so that a seed gives the same values on every "
+                         "device; pass a CPU generator, tg.Generator(seed)")
+    return generator
+
+
 def manual_seed(seed):
     """Seed the default generator of every device, so code that passes no generator is reproducible."""
     global _default_seed

@@ -4,7 +4,7 @@
     from tinygan import losses
 
     real_logits, fake_logits = D(x_real), D(G(z).detach())
-    loss_D = losses.discriminator_loss(real_logits, fake_logits, kind="bce")
+    loss_D = losses.discriminator_loss(real_logits, fake_logits, kind="nonsaturating")
     loss_D = loss_D + losses.r1_penalty(D, x_real, gamma=10.0)         # optional, differentiates through a gradient
     loss_G = losses.generator_loss(D(G(z)), kind="nonsaturating")
 
@@ -49,31 +49,10 @@ __all__ = [
     "lsgan_discriminator_loss", "lsgan_generator_loss",
     "rsgan_discriminator_loss", "rsgan_generator_loss", "ragan_discriminator_loss", "ragan_generator_loss",
     "gradient_penalty", "r1_penalty", "r2_penalty",
-    "discriminator_loss", "generator_loss", "LOSSES", "DISCRIMINATOR_LOSSES", "GENERATOR_LOSSES",
+    "discriminator_loss", "generator_loss", "loss_pair", "LOSSES", "DISCRIMINATOR_LOSSES", "GENERATOR_LOSSES",
     "LOGIT_LOSSES", "RELATIVISTIC_LOSSES", "d_output_kind",
 ]
 
-
-DISCRIMINATOR_LOSSES = {
-    "bce": bce_discriminator_loss,
-    "hinge": hinge_discriminator_loss,
-    "wasserstein": wasserstein_critic_loss,
-    "lsgan": lsgan_discriminator_loss,
-    "rsgan": rsgan_discriminator_loss,
-    "ragan": ragan_discriminator_loss,
-}
-"""kind -> discriminator loss f(real_logits, fake_logits)."""
-
-GENERATOR_LOSSES = {
-    "nonsaturating": nonsaturating_generator_loss,
-    "minimax": minimax_generator_loss,
-    "hinge": hinge_generator_loss,
-    "wasserstein": wasserstein_generator_loss,
-    "lsgan": lsgan_generator_loss,
-    "rsgan": rsgan_generator_loss,
-    "ragan": ragan_generator_loss,
-}
-"""kind -> generator loss f(fake_logits, real_logits=None) (only the relativistic ones use real_logits)."""
 
 LOSSES = {
     "nonsaturating": (bce_discriminator_loss, nonsaturating_generator_loss),
@@ -84,26 +63,38 @@ LOSSES = {
     "rsgan": (rsgan_discriminator_loss, rsgan_generator_loss),
     "ragan": (ragan_discriminator_loss, ragan_generator_loss),
 }
-"""GAN name -> (d_loss(real_logits, fake_logits), g_loss(fake_logits, real_logits=None)), for a trainer or CLI.
-"wasserstein" needs a Lipschitz critic: clip_weights_ after each critic step, or add gradient_penalty."""
+"""The GANs by name -> (d_loss(real_logits, fake_logits), g_loss(fake_logits, real_logits=None)). These names are
+the one set every place takes: discriminator_loss, generator_loss, the Trainer's loss= and `tinygan train --loss`.
+"nonsaturating" and "minimax" are the original GAN (the discriminator's BCE loss) with the two generator losses of
+the paper. "wasserstein" needs a Lipschitz critic: clip_weights_ after each critic step, or add gradient_penalty."""
+
+DISCRIMINATOR_LOSSES = {name: pair[0] for name, pair in LOSSES.items()}
+"""GAN name -> its discriminator (critic) loss f(real_logits, fake_logits)."""
+
+GENERATOR_LOSSES = {name: pair[1] for name, pair in LOSSES.items()}
+"""GAN name -> its generator loss f(fake_logits, real_logits=None) (only the relativistic ones use real_logits)."""
 
 
-def _lookup(function_name, table, kind):
-    if kind not in table:
-        raise ValueError(f"{function_name}: unknown kind {kind!r}; choose one of {', '.join(map(repr, table))}")
-    return table[kind]
+def loss_pair(function_name, kind, argument="kind"):
+    """LOSSES[kind], or a ValueError naming the function and its ``argument``, listing the names (and saying what
+    "bce" is called here)."""
+    if kind not in LOSSES:
+        hint = (" (the discriminator's binary cross-entropy is the original GAN: 'nonsaturating', or 'minimax' for "
+                "the paper's saturating generator loss)" if kind == "bce" else "")
+        raise ValueError(f"{function_name}: unknown {argument} {kind!r}; choose one of "
+                         f"{', '.join(map(repr, LOSSES))}{hint}")
+    return LOSSES[kind]
 
 
-def discriminator_loss(real_logits, fake_logits, kind="bce"):
-    """The discriminator loss of ``kind``: "bce", "hinge", "wasserstein", "lsgan", "rsgan" or "ragan" (see the
-    functions in DISCRIMINATOR_LOSSES). Returns a 0-d tensor, the batch mean."""
-    return _lookup("discriminator_loss", DISCRIMINATOR_LOSSES, kind)(real_logits, fake_logits)
+def discriminator_loss(real_logits, fake_logits, kind="nonsaturating"):
+    """The discriminator loss of the GAN ``kind`` (a name of LOSSES). Returns a 0-d tensor, the batch mean."""
+    return loss_pair("discriminator_loss", kind)[0](real_logits, fake_logits)
 
 
 def generator_loss(fake_logits, kind="nonsaturating", real_logits=None):
-    """The generator loss of ``kind``: "nonsaturating", "minimax", "hinge", "wasserstein", "lsgan", "rsgan" or
-    "ragan" (see GENERATOR_LOSSES); the relativistic kinds need real_logits. Returns a 0-d tensor."""
-    return _lookup("generator_loss", GENERATOR_LOSSES, kind)(fake_logits, real_logits)
+    """The generator loss of the GAN ``kind`` (a name of LOSSES); the relativistic kinds need real_logits.
+    Returns a 0-d tensor, the batch mean."""
+    return loss_pair("generator_loss", kind)[1](fake_logits, real_logits)
 
 
 LOGIT_LOSSES = ("nonsaturating", "minimax", "rsgan", "ragan")

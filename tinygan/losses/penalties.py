@@ -36,7 +36,7 @@ def _per_sample_squared_norm(gradient):
     return (gradient * gradient).reshape(gradient.shape[0], -1).sum(axis=1)
 
 
-def gradient_penalty(critic, real, fake, generator=None, weight=10.0, eps=1e-12):
+def gradient_penalty(critic, real, fake, *, weight=10.0, generator=None, eps=1e-12):
     """WGAN-GP's penalty (Gulrajani et al. 2017) on random interpolates of real and fake samples:
 
         x_hat = t * real + (1 - t) * fake,          t ~ U(0, 1), one t per sample
@@ -63,7 +63,7 @@ def gradient_penalty(critic, real, fake, generator=None, weight=10.0, eps=1e-12)
     return weight * ((norm - 1.0) ** 2).mean()
 
 
-def r1_penalty(discriminator, real, gamma=10.0):
+def r1_penalty(discriminator, real, *, gamma=10.0):
     """R1 (Mescheder et al. 2018): gamma / 2 * E_real[||grad_x D(x)||^2], D the logit, the norm over all of a
     sample's axes.
 
@@ -76,7 +76,7 @@ def r1_penalty(discriminator, real, gamma=10.0):
     return 0.5 * gamma * _per_sample_squared_norm(gradient).mean()
 
 
-def r2_penalty(discriminator, fake, gamma=10.0):
+def r2_penalty(discriminator, fake, *, gamma=10.0):
     """R2 (Mescheder et al. 2018): gamma / 2 * E_fake[||grad_x D(x)||^2], R1 on generated samples.
 
     discriminator: a callable from (batch, ...) to logits (batch,) or (batch, 1); fake: (batch, ...) (pass

@@ -1,7 +1,10 @@
 """Neural-network building blocks, shaped like torch.nn.
 
-    module.py         Parameter and Module (parameters, submodules, state dicts, train/eval, to)
-    layers.py         Linear, the activations (ReLU, LeakyReLU, Tanh, Sigmoid, ELU), Sequential, MLP
+    module.py         Parameter, Module (parameters, submodules, state dicts, train/eval, to, apply)
+    layers.py         Linear, ReLU, Sequential, MLP
+    activations.py    LeakyReLU, Tanh, Sigmoid, ELU, Softplus, Identity
+    containers.py     ModuleList
+    loss.py           BCEWithLogitsLoss, BCELoss, MSELoss
     normalization.py  LayerNorm
     functional.py     linear, binary_cross_entropy_with_logits, ... (``tg.nn.functional``)
     utils.py          spectral_norm, clip_grad_norm_, clip_weights_ (``tg.nn.utils``)
@@ -11,9 +14,13 @@
 
 from .. import init
 from . import functional, utils
-from .layers import ACTIVATIONS, ELU, MLP, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, make_activation
+from .activations import ELU, Identity, LeakyReLU, Sigmoid, Softplus, Tanh
+from .containers import ModuleList
+from .layers import ACTIVATIONS, MLP, Linear, ReLU, Sequential, make_activation
+from .loss import BCELoss, BCEWithLogitsLoss, MSELoss
 from .module import Module, Parameter
 from .normalization import LayerNorm
 
-__all__ = ["Parameter", "Module", "Linear", "Sequential", "MLP", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "ELU",
-           "LayerNorm", "make_activation", "ACTIVATIONS", "init", "utils", "functional"]
+__all__ = ["Parameter", "Module", "ModuleList", "Linear", "Sequential", "MLP", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
+           "ELU", "Softplus", "Identity", "LayerNorm", "BCEWithLogitsLoss", "BCELoss", "MSELoss", "make_activation",
+           "ACTIVATIONS", "init", "utils", "functional"]

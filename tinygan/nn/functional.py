@@ -4,7 +4,9 @@
     h = F.relu(F.linear(x, weight, bias))
     loss = F.binary_cross_entropy_with_logits(logits, 1.0)
 
-Each is written with the plain ops of tinygan/ops/, so its gradient (of any order) comes from theirs.
+Each is written with the plain ops of tinygan/ops/, so its gradient (of any order) comes from theirs. PyTorch's
+``inplace=True`` is accepted and computes out of place (the result is the same; autograd never sees a difference).
+The losses take PyTorch's ``reduction``: "mean" (the default), "sum" or "none".
 """
 
 import numbers
@@ -12,6 +14,48 @@ import numbers
 from .. import backend, ops
 from ..autograd import TensorBase
 from ..ops.arguments import binary_operands
+
+
+def relu(input, inplace=False):
+    """max(input, 0)."""
+    return ops.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """input if input > 0 else negative_slope * input."""
+    return ops.leaky_relu(input, negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """input if input > 0 else alpha * (exp(input) - 1)."""
+    return ops.elu(input, alpha)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta input)) / beta, and input itself where beta * input > threshold, as PyTorch computes it
+    (the two agree there to float precision)."""
+    smooth = ops.softplus(input, beta)
+    return ops.where(input * beta > threshold, input, smooth)
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-input)), stable for any input."""
+    return ops.sigmoid(input)
+
+
+def tanh(input):
+    """tanh(input)."""
+    return ops.tanh(input)
+
+
+def softmax(input, dim):
+    """exp(input) / sum(exp(input)) along ``dim``, computed as exp(input - logsumexp(input, dim))."""
+    return ops.exp(log_softmax(input, dim))
+
+
+def log_softmax(input, dim):
+    """input - logsumexp(input) along ``dim``: log-probabilities that never overflow."""
+    return input - ops.logsumexp(input, dim, keepdims=True)
 
 
 def linear(x, weight, bias=None):
@@ -35,22 +79,53 @@ def check_linear_arguments(op_name, x, weight, bias):
     return x, weight, bias
 
 
-def binary_cross_entropy_with_logits(logits, target):
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """The mean binary cross-entropy of the probabilities sigmoid(l) against targets t, from the logits l:
 
         mean(-[t log sigmoid(l) + (1 - t) log(1 - sigmoid(l))]) = mean(t softplus(-l) + (1 - t) softplus(l))
 
     never through a rounded sigmoid. logits: a float Tensor of any non-empty shape; target: a number in [0, 1]
     (the same for every element: 1 for "real" and 0 for "fake" in a GAN) or a Tensor of the logits' shape and
-    dtype. Returns a 0-d Tensor, PyTorch's F.binary_cross_entropy_with_logits with reduction="mean". For a target
-    of exactly 1 or 0 only one softplus term is computed, precise in both tails.
+    dtype. Returns a 0-d Tensor with reduction="mean" (PyTorch's default; "sum" and "none" too). For a target of
+    exactly 1 or 0 only one softplus term is computed, precise in both tails.
     """
     logits, target = check_bce_arguments("binary_cross_entropy_with_logits", logits, target)
     if isinstance(target, numbers.Number) and target == 1:
-        return ops.softplus(-logits).mean()
-    if isinstance(target, numbers.Number) and target == 0:
-        return ops.softplus(logits).mean()
-    return (target * ops.softplus(-logits) + (1 - target) * ops.softplus(logits)).mean()
+        losses = ops.softplus(-logits)
+    elif isinstance(target, numbers.Number) and target == 0:
+        losses = ops.softplus(logits)
+    else:
+        losses = target * ops.softplus(-logits) + (1 - target) * ops.softplus(logits)
+    return _reduced("binary_cross_entropy_with_logits", losses, reduction)
+
+
+def binary_cross_entropy(input, target, reduction="mean"):
+    """-[t log p + (1 - t) log(1 - p)] for probabilities p = input in [0, 1], each log clamped at -100 as PyTorch
+    clamps it (so p = 0 or 1 gives a large, finite loss). From logits, binary_cross_entropy_with_logits is exact."""
+    input, target = check_bce_arguments("binary_cross_entropy", input, target)
+    log_p = ops.clamp(ops.log(input), min=-100.0)
+    log_not_p = ops.clamp(ops.log(1 - input), min=-100.0)
+    return _reduced("binary_cross_entropy", -(target * log_p + (1 - target) * log_not_p), reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """(input - target)^2, the mean by default."""
+    input, target = binary_operands("mse_loss", input, target)
+    if input.shape != target.shape:
+        raise ValueError(f"mse_loss: input {tuple(input.shape)} and target {tuple(target.shape)} must have one "
+                         f"shape (PyTorch would broadcast them and warn; that is almost always a mistake)")
+    difference = input - target
+    return _reduced("mse_loss", difference * difference, reduction)
+
+
+def _reduced(name, losses, reduction):
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def check_bce_arguments(name, logits, target):

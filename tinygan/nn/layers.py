@@ -12,6 +12,7 @@ import math
 from .. import init, ops
 from ..factories import zeros
 from . import functional
+from .activations import ELU, LeakyReLU, Sigmoid, Tanh
 from .module import Module, Parameter
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -83,52 +84,13 @@ class Sequential(Module):
 
 
 class ReLU(Module):
-    """max(x, 0)."""
+    """max(x, 0). (PyTorch's inplace=True is accepted; the result is computed out of place, the same values.)"""
+
+    def __init__(self, inplace=False):
+        super().__init__()
 
     def forward(self, x):
         return ops.relu(x)
-
-
-class LeakyReLU(Module):
-    """x if x > 0 else negative_slope * x (PyTorch's default slope 0.01; GAN discriminators often use 0.2)."""
-
-    def __init__(self, negative_slope=0.01):
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, x):
-        return ops.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
-
-
-class Tanh(Module):
-    """tanh(x)."""
-
-    def forward(self, x):
-        return ops.tanh(x)
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x)). For losses, keep logits and use softplus/logsigmoid instead."""
-
-    def forward(self, x):
-        return ops.sigmoid(x)
-
-
-class ELU(Module):
-    """x if x > 0 else alpha * (exp(x) - 1)."""
-
-    def __init__(self, alpha=1.0):
-        super().__init__()
-        self.alpha = alpha
-
-    def forward(self, x):
-        return ops.elu(x, self.alpha)
-
-    def extra_repr(self):
-        return f"alpha={self.alpha}"
 
 
 ACTIVATIONS = {
@@ -160,6 +122,10 @@ class MLP(Module):
         for name in (activation, output_activation):
             if name is not None and name not in ACTIVATIONS:
                 raise ValueError(f"MLP: unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
+        if isinstance(hidden, int):
+            hidden = [hidden]   # one hidden layer: MLP(2, 64, 1)
+        if not all(isinstance(width, int) and width > 0 for width in hidden):
+            raise ValueError(f"MLP: hidden must be a list of positive layer widths (or one width), got {hidden!r}")
         widths = [in_features, *hidden, out_features]
         layers = []
         for index, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):

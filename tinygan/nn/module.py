@@ -15,7 +15,7 @@ that belong in a state dict (register_buffer).
 
 from .. import backend
 from ..factories import tensor, zeros_like
-from ..grad_mode import no_grad
+from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import state_dict
 
@@ -66,6 +66,26 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    def __setattr__(self, name, value):
+        # As in PyTorch: an attribute that holds a Parameter takes only a Parameter (or None). A plain tensor there
+        # would silently stop being trained: parameters() finds Parameters, and `self.weight -= lr * grad` outside
+        # no_grad makes a new, plain tensor.
+        current = self.__dict__.get(name)
+        if isinstance(current, Parameter) and value is not None and not isinstance(value, Parameter):
+            raise TypeError(f"cannot assign a {type(value).__name__} as parameter {name!r} of {type(self).__name__} "
+                            f"(a Parameter or None expected): to change its values in place write "
+                            f"`with tg.no_grad(): module.{name} -= ...` (or .copy_(values)); to replace it, assign "
+                            f"tg.nn.Parameter(values)")
+        object.__setattr__(self, name, value)
+
+    def apply(self, function):
+        """Call ``function(module)`` on every submodule (children first) and on this module; returns self. The
+        PyTorch way to initialise a model: model.apply(weights_init)."""
+        for child in self.children():
+            child.apply(function)
+        function(self)
+        return self
 
     def register_buffer(self, name, value):
         """Keep a tensor that is state but not trained (a running estimate, say) as attribute ``name``: it goes

@@ -1,7 +1,7 @@
 """A module's state dict: {dotted name: tensor} for every parameter and buffer (PyTorch's names and order), what
 Module.state_dict() returns and Module.load_state_dict() takes."""
 
-from ..grad_mode import no_grad
+from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 
 

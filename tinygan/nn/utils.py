@@ -2,7 +2,7 @@
 
 from .. import init, ops
 from ..factories import tensor, zeros
-from ..grad_mode import no_grad
+from ..autograd.grad_mode import no_grad
 from .module import Module
 
 
@@ -32,7 +32,7 @@ class SpectralNorm(Module):
         self.weight_orig = weight
         delattr(module, name)  # the module's weight becomes a computed tensor, not a parameter
         rows = weight.shape[0]
-        cols = weight.size // rows
+        cols = weight.numel() // rows
         # random starting vectors, drawn like initial weights (on the host, so a seed gives the same everywhere)
         u = init.normal_(zeros(rows, dtype=weight.dtype, device=weight.device), generator=generator)
         v = init.normal_(zeros(cols, dtype=weight.dtype, device=weight.device), generator=generator)

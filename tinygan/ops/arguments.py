@@ -118,6 +118,15 @@ def normalize_axes(op_name, axis, ndim):
     return tuple(sorted(normalized))
 
 
+def pytorch_or_numpy_axis(op_name, axis, keepdims, dim, keepdim):
+    """(axis, keepdims) from NumPy's names or PyTorch's (``dim``, ``keepdim``): either spelling works, not both."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op_name}: give the axis once, as axis= (NumPy's name) or dim= (PyTorch's), not both")
+        axis = dim
+    return axis, keepdims if keepdim is None else keepdim
+
+
 def normalize_axis(op_name, axis, ndim):
     """One axis (an int, negative allowed) as a non-negative int."""
     return normalize_axes(op_name, axis, ndim)[0]

@@ -14,7 +14,7 @@ come the functions users call (``tg.exp(x)``, ``tg.sum(x, axis=0)``): they check
 from .. import backend
 from ..autograd import Function
 from .arguments import (as_float, as_tensor, binary_operands, broadcastable, constant, kept_shape, normalize_axes,
-                        xp_of)
+                        pytorch_or_numpy_axis, xp_of)
 from .shapes import broadcast_to, matrix_transpose, with_unit_axis
 
 
@@ -343,9 +343,10 @@ def sigmoid(a):
     return Sigmoid.apply(as_float(as_tensor("sigmoid", a)))
 
 
-def softplus(a):
-    """log(1 + exp(a)) elementwise, never overflowing."""
-    return Softplus.apply(as_float(as_tensor("softplus", a)))
+def softplus(a, beta=1.0):
+    """log(1 + exp(a)) elementwise, never overflowing; with PyTorch's ``beta``, softplus(beta a) / beta."""
+    a = as_float(as_tensor("softplus", a))
+    return Softplus.apply(a) if beta == 1 else Softplus.apply(a * beta) / beta
 
 
 def relu(a):
@@ -353,11 +354,13 @@ def relu(a):
     return ReLU.apply(as_float(as_tensor("relu", a)))
 
 
-def sum(a, axis=None, keepdims=False):
-    """Sum over ``axis`` (None: all; an int or a tuple), as numpy.sum."""
+def sum(a, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Sum over ``axis`` (None: all; an int or a tuple), as numpy.sum (PyTorch's dim= and keepdim= work too)."""
+    axis, keepdims = pytorch_or_numpy_axis("sum", axis, keepdims, dim, keepdim)
     return Sum.apply(a, normalize_axes("sum", axis, a.ndim), keepdims)
 
 
-def mean(a, axis=None, keepdims=False):
-    """Mean over ``axis`` (None: all; an int or a tuple), as numpy.mean."""
+def mean(a, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Mean over ``axis`` (None: all; an int or a tuple), as numpy.mean (PyTorch's dim= and keepdim= work too)."""
+    axis, keepdims = pytorch_or_numpy_axis("mean", axis, keepdims, dim, keepdim)
     return Mean.apply(as_float(a), normalize_axes("mean", axis, a.ndim), keepdims)

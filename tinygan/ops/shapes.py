@@ -3,7 +3,8 @@ broadcast input back to its shape), squeezing, indexing, joining. Written like t
 
 from .. import backend
 from ..autograd import Function, TensorBase
-from .arguments import broadcasts_to, normalize_axes, normalize_axis, permutation, product, xp_of
+from .arguments import (as_operand, broadcasts_to, constant, is_integer, normalize_axes, normalize_axis, permutation,
+                        product, pytorch_or_numpy_axis, xp_of)
 
 
 class Reshape(Function):
@@ -156,12 +157,13 @@ def reshape(a, shape):
     if shape == a.array.shape:
         return a
     known = product([n for n in shape if n != -1])
-    if shape.count(-1) > 1 or (-1 in shape and (known == 0 or a.size % known)) or \
-            (-1 not in shape and known != a.size):
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {tuple(a.shape)} ({a.size} elements) into "
+    count = a.numel()
+    if shape.count(-1) > 1 or (-1 in shape and (known == 0 or count % known)) or \
+            (-1 not in shape and known != count):
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {tuple(a.shape)} ({count} elements) into "
                          f"{shape}")
     if -1 in shape:
-        shape = tuple(a.size // known if n == -1 else n for n in shape)
+        shape = tuple([count // known if n == -1 else n for n in shape])
     return a if shape == a.shape else Reshape.apply(a, shape)
 
 
@@ -185,14 +187,36 @@ def sum_to(a, shape):
     return SumTo.apply(a, shape)
 
 
-def transpose(a, axes=None):
-    """Permute the axes as numpy.transpose: reversed when ``axes`` is None (the matrix transpose for 2-D).
-    ``a`` itself when the permutation changes nothing."""
-    if axes is None:
+def transpose(a, *axes):
+    """Permute the axes. ``a`` itself when the permutation changes nothing.
+
+        transpose(a)                 the axes reversed (the matrix transpose for 2-D), as numpy.transpose
+        transpose(a, (2, 0, 1))      out.shape[i] = a.shape[axes[i]], as numpy.transpose (also transpose(a, 2, 0, 1))
+        transpose(a, dim0, dim1)     two axes exchanged, as torch.transpose (two ints are always read this way)
+    """
+    if not axes or axes == (None,):
         axes = tuple(range(a.ndim - 1, -1, -1))
+    elif len(axes) == 2 and is_integer(axes[0]) and is_integer(axes[1]):
+        return swapaxes(a, axes[0], axes[1])
     else:
-        axes = permutation("transpose", axes, a.shape)
+        axes = permutation("transpose", axes[0] if len(axes) == 1 else axes, a.shape)
     return a if axes == tuple(range(a.ndim)) else Transpose.apply(a, axes)
+
+
+def mm(a, b):
+    """PyTorch's mm: the product of two matrices, (n, k) @ (k, m) -> (n, m) (matmul without broadcasting)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: multiplies two matrices, got shapes {tuple(a.shape)} and {tuple(b.shape)}; use matmul "
+                         f"(or @) for vectors and batches")
+    return a @ b
+
+
+def t(a):
+    """PyTorch's t(): the transpose of a matrix; a vector or a number as it is."""
+    if a.ndim > 2:
+        raise ValueError(f"t: expects a tensor of at most 2 axes, got shape {tuple(a.shape)}; use transpose(a, dim0, "
+                         f"dim1) or permute")
+    return transpose(a)
 
 
 def with_unit_axis(t, axis):
@@ -220,7 +244,7 @@ def expand(a, shape):
 
 def permute(a, axes):
     """PyTorch's name for transpose with explicit axes: out.shape[i] = a.shape[axes[i]]."""
-    return transpose(a, axes)
+    return transpose(a, tuple(axes))
 
 
 def swapaxes(a, axis1, axis2):
@@ -228,11 +252,12 @@ def swapaxes(a, axis1, axis2):
     axes = list(range(a.ndim))
     axis1, axis2 = normalize_axis("swapaxes", axis1, a.ndim), normalize_axis("swapaxes", axis2, a.ndim)
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return transpose(a, axes)
+    return transpose(a, tuple(axes))
 
 
-def squeeze(a, axis=None):
-    """Remove axes of size 1 (all of them, or the given ones, which must have size 1)."""
+def squeeze(a, axis=None, *, dim=None):
+    """Remove axes of size 1 (all of them, or the given ones, which must have size 1; ``dim`` is PyTorch's name)."""
+    axis, _ = pytorch_or_numpy_axis("squeeze", axis, False, dim, None)
     axes = normalize_axes("squeeze", axis, a.ndim)
     if axes is None:
         axes = tuple(i for i, n in enumerate(a.shape) if n == 1)
@@ -242,8 +267,12 @@ def squeeze(a, axis=None):
     return reshape(a, tuple(n for i, n in enumerate(a.shape) if i not in axes))
 
 
-def unsqueeze(a, axis):
-    """Insert an axis of size 1 at position ``axis`` (numpy.expand_dims); negative counts from the end."""
+def unsqueeze(a, axis=None, *, dim=None):
+    """Insert an axis of size 1 at position ``axis`` (``dim`` in PyTorch; numpy.expand_dims); negative counts from
+    the end."""
+    axis, _ = pytorch_or_numpy_axis("unsqueeze", axis, False, dim, None)
+    if not is_integer(axis):
+        raise TypeError(f"unsqueeze: give the position of the new axis as an int, got {axis!r}")
     if not -a.ndim - 1 <= axis <= a.ndim:
         raise ValueError(f"unsqueeze: axis {axis} is out of range for a new axis in shape {tuple(a.shape)}")
     axis = axis % (a.ndim + 1)
@@ -260,7 +289,7 @@ def flatten(a, start_dim=0, end_dim=-1):
     return reshape(a, a.shape[:start] + (product(a.shape[start:end + 1]),) + a.shape[end + 1:])
 
 
-def _index_key(a, key):
+def index_key(a, key):
     """An indexing key with tensors and lists replaced by arrays on a's device (Python ints, slices, None and
     Ellipsis stay as they are)."""
     parts = key if isinstance(key, tuple) else (key,)
@@ -283,7 +312,7 @@ def getitem(a, key):
     device = backend.device_of(a.array)
     index_tensors = [part for part in parts
                      if isinstance(part, TensorBase) and backend.device_of(part.array) == device]
-    key = _index_key(a, key)
+    key = index_key(a, key)
     try:
         return GetItem.apply(a, key, *index_tensors)
     except IndexError as error:
@@ -304,8 +333,10 @@ def _same_kind_tensors(op_name, tensors):
     return tensors
 
 
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis (their other axes must match)."""
+def concatenate(tensors, axis=None, *, dim=None):
+    """Join tensors along an existing axis (their other axes must match); ``dim`` is PyTorch's name, 0 by default."""
+    axis, _ = pytorch_or_numpy_axis("concatenate", axis, False, dim, None)
+    axis = 0 if axis is None else axis
     tensors = _same_kind_tensors("concatenate", tensors)
     axis = normalize_axis("concatenate", axis, tensors[0].ndim)
     shapes = [t.shape[:axis] + t.shape[axis + 1:] for t in tensors]
@@ -317,11 +348,90 @@ def concatenate(tensors, axis=0):
 cat = concatenate   # PyTorch has both names
 
 
-def stack(tensors, axis=0):
-    """Join tensors of one shape along a new axis."""
+def stack(tensors, axis=None, *, dim=None):
+    """Join tensors of one shape along a new axis (``dim`` is PyTorch's name, 0 by default)."""
+    axis, _ = pytorch_or_numpy_axis("stack", axis, False, dim, None)
+    axis = 0 if axis is None else axis
     tensors = _same_kind_tensors("stack", tensors)
     if any(t.shape != tensors[0].shape for t in tensors):
         raise ValueError(f"stack: all tensors must have one shape, got {[tuple(t.shape) for t in tensors]}")
     if not -tensors[0].ndim - 1 <= axis <= tensors[0].ndim:
         raise ValueError(f"stack: axis {axis} is out of range for a new axis of shape {tuple(tensors[0].shape)}")
     return Stack.apply(axis % (tensors[0].ndim + 1), *tensors)
+
+
+def repeat(a, *sizes):
+    """PyTorch's repeat (numpy.tile): a repeated sizes[i] times along axis i; more sizes than axes add leading axes.
+    x.repeat(2, 1) stacks two copies of a matrix on top of each other. Differentiable (the copies' gradients are
+    summed)."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    if len(sizes) < a.ndim or not all(is_integer(size) and size >= 0 for size in sizes):
+        raise ValueError(f"repeat: give a non-negative count for every axis of shape {tuple(a.shape)} (and any new "
+                         f"leading axes), got {sizes}")
+    shape = (1,) * (len(sizes) - a.ndim) + tuple(a.shape)
+    interleaved, tiled = [], []   # (size_0, n_0, size_1, n_1, ...): each axis n_i repeated size_i times in blocks
+    for size, n in zip(sizes, shape):
+        interleaved += [1, n]
+        tiled += [size, n]
+    out = broadcast_to(reshape(a, tuple(interleaved)), tuple(tiled))
+    return reshape(out, tuple(size * n for size, n in zip(sizes, shape)))
+
+
+def split(a, split_size_or_sections, dim=0):
+    """PyTorch's split: pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the sizes in a list."""
+    axis = normalize_axis("split", dim, a.ndim)
+    length = a.shape[axis]
+    if is_integer(split_size_or_sections):
+        if split_size_or_sections < 1:
+            raise ValueError(f"split: split_size must be at least 1, got {split_size_or_sections}")
+        sizes = [min(split_size_or_sections, length - start) for start in range(0, length, split_size_or_sections)]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != length:
+            raise ValueError(f"split: sections {sizes} add up to {sum(sizes)}, but axis {axis} has size {length}")
+    pieces, start = [], 0
+    lead = (slice(None),) * axis
+    for size in sizes:
+        pieces.append(getitem(a, lead + (slice(start, start + size),)))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(a, chunks, dim=0):
+    """PyTorch's chunk: ``chunks`` pieces along ``dim`` of ceil(size / chunks) elements (the last may be smaller)."""
+    if not is_integer(chunks) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    length = a.shape[normalize_axis("chunk", dim, a.ndim)]
+    return split(a, max(1, -(-length // chunks)), dim)
+
+
+class SetItem(Function):
+    """out = a with out[key] = value (NumPy indexing; value broadcast to a[key]'s shape): what ``x[key] = value``
+    records when autograd must see it.  dL/da = g with zeros at [key];  dL/dvalue = g[key] (summed back to value's
+    shape by the engine). With an index that repeats a position the last write wins, and that position's gradient
+    goes to every value written there (as in PyTorch's index_put without accumulate)."""
+
+    @staticmethod
+    def forward(ctx, a, value, key, *index_arrays):
+        ctx.key = key
+        ctx.save_for_backward(*index_arrays)   # so that changing an index tensor in place is caught
+        out = a.copy()
+        out[key] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.saved_tensors
+        kept = xp_of(grad.array).ones(grad.shape, dtype=grad.dtype)
+        kept[ctx.key] = 0
+        return ((grad * constant(grad, kept) if ctx.needs_input_grad[0] else None),
+                (grad[ctx.key] if ctx.needs_input_grad[1] else None), None) + (None,) * (len(ctx.next_edges) - 3)
+
+
+def setitem(a, key, value):
+    """a copy of a with [key] = value, recorded (the out-of-place form of ``a[key] = value``)."""
+    value = as_operand("setitem", value, a)
+    parts = key if isinstance(key, tuple) else (key,)
+    device = backend.device_of(a.array)
+    index_tensors = [part for part in parts if isinstance(part, TensorBase) and backend.device_of(part.array) == device]
+    return SetItem.apply(a, value, index_key(a, key), *index_tensors)

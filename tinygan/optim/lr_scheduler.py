@@ -1,4 +1,10 @@
-"""Learning-rate schedules, as torch.optim.lr_scheduler: StepLR, ExponentialLR."""
+"""Learning-rate schedules, as torch.optim.lr_scheduler: StepLR, ExponentialLR, LambdaLR, CosineAnnealingLR.
+
+    scheduler = tg.optim.lr_scheduler.StepLR(opt, step_size=1000, gamma=0.5)
+    for epoch in ...: train(...); opt.step(); scheduler.step()
+"""
+
+import math
 
 from .optimizer import Optimizer
 
@@ -78,3 +84,45 @@ class ExponentialLR(LRScheduler):
         if self.last_epoch == 0:
             return lrs
         return [lr * self.gamma for lr in lrs]
+
+
+class LambdaLR(LRScheduler):
+    """lr = initial_lr * lr_lambda(epoch), with one function for every group or a list of one per group."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        count = len(optimizer.param_groups)
+        self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * count
+        if len(self.lr_lambdas) != count:
+            raise ValueError(f"LambdaLR: {len(self.lr_lambdas)} functions for {count} parameter groups")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base_lr * lr_lambda(self.last_epoch) for base_lr, lr_lambda in zip(self.base_lrs, self.lr_lambdas)]
+
+    def state_dict(self):
+        return {name: value for name, value in super().state_dict().items() if name != "lr_lambdas"}
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing (Loshchilov and Hutter, 2017): from initial_lr down to eta_min over T_max epochs,
+
+        lr_epoch = eta_min + (initial_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2,
+
+    computed step by step from the current lr as PyTorch does (chainable), so values agree with torch's."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        if not isinstance(T_max, int) or T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max!r}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        epoch, period, low = self.last_epoch, self.T_max, self.eta_min
+        if epoch == 0:
+            return lrs
+        if (epoch - 1 - period) % (2 * period) == 0:
+            return [lr + (base_lr - low) * (1 - math.cos(math.pi / period)) / 2
+                    for lr, base_lr in zip(lrs, self.base_lrs)]
+        return [(1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period)) * (lr - low)
+                + low for lr in lrs]

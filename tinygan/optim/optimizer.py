@@ -10,7 +10,7 @@ A subclass (sgd.py, adam.py, rmsprop.py) gives its hyperparameters' defaults and
 parameter in ``_update``: that is all there is to an optimizer.
 """
 
-from ..grad_mode import enable_grad, no_grad
+from ..autograd.grad_mode import enable_grad, no_grad
 from . import state_dict
 from .param_groups import as_param_groups, as_param_list
 

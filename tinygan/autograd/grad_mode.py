@@ -47,17 +47,28 @@ class set_grad_enabled:
 
 
 class no_grad(set_grad_enabled):
-    """``with tg.no_grad():`` (or ``@tg.no_grad()``): ops inside record no graph and their results need no grad.
-
-    Use it for evaluation, for sampling, and for parameter updates.
+    """``with tg.no_grad():`` (or ``@tg.no_grad()``, or ``@tg.no_grad``): ops inside record no graph and their results
+    need no grad. Use it for evaluation, for sampling, and for parameter updates.
     """
 
-    def __init__(self):
+    def __new__(cls, function=None):
+        # ``@tg.no_grad`` without parentheses passes the function to the class itself: hand back the function
+        # wrapped, as ``@tg.no_grad()`` would (PyTorch accepts both spellings).
+        if function is not None:
+            return no_grad()(function)
+        return super().__new__(cls)
+
+    def __init__(self, function=None):
         super().__init__(False)
 
 
 class enable_grad(set_grad_enabled):
-    """``with tg.enable_grad():`` turns recording back on inside a ``no_grad`` block."""
+    """``with tg.enable_grad():`` turns recording back on inside a ``no_grad`` block (also ``@tg.enable_grad``)."""
 
-    def __init__(self):
+    def __new__(cls, function=None):
+        if function is not None:
+            return enable_grad()(function)
+        return super().__new__(cls)
+
+    def __init__(self, function=None):
         super().__init__(True)

@@ -1,4 +1,4 @@
-"""The checks that keep autograd honest, called by the engine (autograd.py) at the points where misuse shows.
+"""The checks that keep autograd honest, called by the engine (engine.py) at the points where misuse shows.
 
 Each turns a mistake that would otherwise give a silently wrong gradient, or a confusing error deep inside numpy,
 into one clear message that names the op, what was given and what to do:
@@ -13,12 +13,12 @@ into one clear message that names the op, what was given and what to do:
 - ``once_differentiable``: a backward that is not itself differentiable raises on double backward instead of
   returning wrong (missing) second derivatives.
 
-This module sits below autograd.py (which imports it), so it knows tensors and nodes only by what they hold.
+This module sits below engine.py (which imports it), so it knows tensors and nodes only by what they hold.
 """
 
 import functools
 
-from . import backend
+from .. import backend
 from .grad_mode import is_grad_enabled, no_grad
 
 # ---------------------------------------------------------------------------------------------------------------

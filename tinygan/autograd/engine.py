@@ -20,11 +20,11 @@ the backward pass; differentiating that gives second derivatives: gradient penal
 Hessian-vector products need nothing special. Without ``create_graph`` backward runs under ``no_grad``.
 
 What keeps the engine honest (version counters, freed graphs, devices, what a Function returns) is checked in
-``autograd_checks.py``; this file calls it and stays about the idea.
+``checks.py`` beside it; this file calls it and stays about the idea.
 """
 
-from . import autograd_checks as checks
-from . import backend
+from .. import backend
+from . import checks
 from .grad_mode import is_grad_enabled, set_grad_enabled
 
 
@@ -395,7 +395,8 @@ def _input_grads(inputs, captured, leaf_grads, allow_unused, create_graph):
     return tuple(results)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned rather than added to ``.grad``.
 
         (gx,) = tg.grad(y, [x])                          # dy/dx for a single-element y
@@ -405,6 +406,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     single-element output). With create_graph=True the graph of this backward is recorded, so the result can be
     differentiated again; the graph is then kept (retain_graph defaults to create_graph).
     Returns a tuple with one gradient per input (None for an unused input when allow_unused=True).
+    ``only_inputs`` is accepted for PyTorch code that passes it (PyTorch ignores it too).
     """
     outputs = [outputs] if isinstance(outputs, TensorBase) else list(outputs)
     inputs = [inputs] if isinstance(inputs, TensorBase) else list(inputs)
