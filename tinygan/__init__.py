@@ -19,6 +19,7 @@ from .backend import as_device as device
 from .factories import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like, randint,
                         randn, randn_like, tensor, zeros, zeros_like)
 from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .fast import compile
 from .graph_picture import graph_dot as graph
 from .nn.functional import binary_cross_entropy_with_logits, linear
 from .ops import (abs, add, all, any, argmax, argmin, broadcast_to, cast, cat, chunk, clamp, clip, clone, concatenate,

@@ -258,10 +258,15 @@ class Tensor(TensorBase):
 
     def _inplace_operand(self, op_name, other):
         """The raw array (or number) to combine with self in place: same device, no other float dtype, a shape
-        that broadcasts into self's, no float into an integer tensor."""
+        that broadcasts into self's, no float into an integer tensor. A 0-d float tensor stands for a number,
+        as in PyTorch: it is rounded to self's dtype as a Python float would be (so x.mul_(beta) means the same
+        for beta = 0.999 and for beta = tg.tensor(0.999, dtype=tg.float64))."""
         if isinstance(other, Tensor):
             if other.device != self.device:
                 raise ValueError(f"{op_name}: self is on {self.device} but the other tensor is on {other.device}")
+            if other.ndim == 0 and other.dtype != self.dtype and backend.is_floating(other.dtype) \
+                    and backend.is_floating(self.dtype):
+                return other.array.astype(self.dtype)
             if other.dtype != self.dtype and backend.is_floating(other.dtype):
                 raise TypeError(f"{op_name}: self is {self.dtype} but the other tensor is {other.dtype}; convert "
                                 f"it first (no silent dtype conversion)")
@@ -281,9 +286,9 @@ class Tensor(TensorBase):
     def add_(self, other, alpha=1):
         """self += alpha * other, in place."""
         if self._records(other):
-            return self._record_in_place("add_", lambda copy: copy + (other if alpha == 1 else other * alpha))
+            return self._record_in_place("add_", lambda copy: copy + (other if _is_one(alpha) else other * alpha))
         value = self._inplace_operand("add_", other)
-        if alpha != 1:
+        if not _is_one(alpha):
             value = value * _like_self(self, alpha)
         self.device.xp.add(self.array, value, out=self.array)
         return self._bump_version()
@@ -677,8 +682,16 @@ class Tensor(TensorBase):
         return ops.flatten(self, start_dim, end_dim)
 
 
+def _is_one(number):
+    """True for the number 1 (not for a tensor: alpha may be a 0-d tensor, whose value is not read)."""
+    return not isinstance(number, Tensor) and number == 1
+
+
 def _like_self(tensor, value):
-    """A Python number as a scalar of the tensor's dtype, so in-place arithmetic cannot promote it."""
+    """A Python number as a scalar of the tensor's dtype, so in-place arithmetic cannot promote it; a tensor (a
+    number kept on the device, such as a capturable Adam's step size) as its array, of the same dtype."""
+    if isinstance(value, Tensor):
+        return tensor._inplace_operand("value", value)
     return tensor.array.dtype.type(value) if backend.is_scalar(value) else value
 
 

@@ -40,7 +40,7 @@ import os
 from . import algorithm1, backend, distributions, fast, losses, metrics, ops, optim
 from .config import (GRID_RECIPE, PENALTIES, PRESETS, RING_RECIPE, SHARED_2D_RECIPE, TrainConfig, check_int,
                      check_training_options, preset)
-from .factories import zeros_like
+from .factories import tensor, zeros_like
 from .autograd.grad_mode import no_grad
 from .history import History
 from .serialization import load, save
@@ -93,12 +93,16 @@ class Trainer:
     log_every: how many steps of numbers are brought to the host (and checked for NaN) at once.
     checkpoint_path, checkpoint_every: write a checkpoint every checkpoint_every steps (rounded up to a multiple
     of log_every) and at the end of ``train``.
+    compile: run each step as a replay of its recording (tg.compile, tinygan/fast/compiler.py; CPU only): the
+    same numbers, bit for bit, without the Python of tensors and graph nodes. It needs optimizers whose updates
+    read no changing Python numbers (Adam with capturable=True; SGD, RMSprop) and is refused with a clear error
+    otherwise; from_config builds such a trainer.
     """
 
     def __init__(self, G, D, opt_G, opt_D, data, latent, *, loss="nonsaturating", penalty=None, penalty_weight=10.0,
                  penalty_every=1, k=1, batch_size=256, clip_value=None, ema=None, lr_schedule=None, seed=0,
                  eval_every=500, eval_samples=2500, log_every=100, checkpoint_path=None, checkpoint_every=None,
-                 config=None):
+                 config=None, compile=False):
         check_training_options("Trainer", loss=loss, penalty=penalty, k=k, batch_size=batch_size,
                                log_every=log_every, eval_samples=eval_samples, penalty_every=penalty_every,
                                eval_every=eval_every, seed=seed, ema=ema, clip_value=clip_value)
@@ -116,6 +120,12 @@ class Trainer:
         self.device = next(iter(G.parameters())).device
         self.dtype = next(iter(G.parameters())).dtype       # samples and latents are drawn in G's dtype
         self.G_ema = copy.deepcopy(G).requires_grad_(False) if ema is not None else None
+        if compile and self.device != backend.CPU:
+            raise ValueError(f"Trainer: compile=True records NumPy steps (device 'cpu'); the models are on "
+                             f"{self.device}: pass compile=False")
+        self.compile = bool(compile)
+        self._step_function = fast.compile(self._step) if compile else self._step
+        self._recorded_factor = None    # the learning-rate factor the recorded steps were made with
         self._initial_lrs = [[group["lr"] for group in opt.param_groups] for opt in (opt_G, opt_D)]
         self.step = 0
         self.history = History({"loss": loss, "d_output": losses.d_output_kind(loss)})
@@ -126,14 +136,18 @@ class Trainer:
     # -- building from a config -------------------------------------------------------------------------------
 
     @classmethod
-    def from_config(cls, config, checkpoint_path=None, checkpoint_every=None):
+    def from_config(cls, config, checkpoint_path=None, checkpoint_every=None, compile=None):
         """Build data, latent prior, G, D and their optimizers from a TrainConfig (see ``preset``).
 
-        The models are fast.FusedMLP and the Adam optimizers fused=True: the same numbers as nn.MLP and the plain
-        Adam (tests/test_fast.py), on fewer graph nodes and array calls, which is most of a small GAN's step.
+        The models are fast.FusedMLP: the same numbers as nn.MLP (tests/test_fast.py) on fewer graph nodes and
+        array calls, which is most of a small GAN's step. compile (default: on the CPU) records the step and
+        replays it (tg.compile), with Adam capturable=True; without it Adam is fused=True. All four give the same
+        numbers, bit for bit.
         """
         config.validate()
         device, dtype = backend.as_device(config.device), backend.as_dtype(config.dtype)
+        if compile is None:
+            compile = device == backend.CPU
         data = distributions.get(config.dataset, **config.dataset_options)
         if config.latent == "normal":
             latent = distributions.StandardNormal(config.latent_dim)
@@ -144,8 +158,8 @@ class Trainer:
                           generator=init, dtype=dtype).to(device)
         D = fast.FusedMLP(data.dim, list(config.d_hidden), 1, activation=config.d_activation, generator=init,
                           dtype=dtype).to(device)
-        opt_G = _make_optimizer(config.optimizer, G.parameters(), config.lr_g, config.betas)
-        opt_D = _make_optimizer(config.optimizer, D.parameters(), config.lr_d, config.betas)
+        opt_G = _make_optimizer(config.optimizer, G.parameters(), config.lr_g, config.betas, compile)
+        opt_D = _make_optimizer(config.optimizer, D.parameters(), config.lr_d, config.betas, compile)
         schedule = None
         if config.lr_drop_at is not None:
             schedule = LearningRateDrop(round(config.lr_drop_at * config.steps), config.lr_drop_factor)
@@ -154,7 +168,8 @@ class Trainer:
                    batch_size=config.batch_size,
                    clip_value=config.clip_value, ema=config.ema, lr_schedule=schedule, seed=config.seed,
                    eval_every=config.eval_every, eval_samples=config.eval_samples, log_every=config.log_every,
-                   checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every, config=config)
+                   checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every, config=config,
+                   compile=compile)
 
     @classmethod
     def from_checkpoint(cls, path, device=None, checkpoint_every=None, steps=None):
@@ -217,26 +232,50 @@ class Trainer:
 
     def _train_step(self):
         """One step of Algorithm 1 (k discriminator updates, one generator update, the weight average), with this
-        step's random stream and learning rates; its numbers are left on the device as one pending row."""
+        step's random stream and learning rates; its numbers are left on the device as one pending row.
+
+        The random numbers are drawn here, in the order the updates use them, and handed to ``_step``, which
+        does the arithmetic: with compile=True that is a replay of its recording (tg.compile), which cannot
+        draw random numbers or read Python numbers that change (the learning rates: a change re-records it)."""
         step = self.step + 1
         generator = backend.Generator(backend.derive_seed(self.seed, STEP_KEY, step), self.device)
         factor = 1.0 if self.lr_schedule is None else float(self.lr_schedule(step))
         for opt, initial in zip((self.opt_G, self.opt_D), self._initial_lrs):
             for group, lr in zip(opt.param_groups, initial):
                 group["lr"] = lr * factor
+        if self.compile and factor != self._recorded_factor:
+            self._step_function.reset()
+            self._recorded_factor = factor
 
-        d_losses, penalties = [], []
+        batches, penalized = [], []
         for d_step in range((step - 1) * self.k + 1, step * self.k + 1):
             real = _draw(self.data, self.batch_size, generator, self.dtype)
             z = _draw(self.latent, self.batch_size, generator, self.dtype)
-            penalty = self._penalty(generator) if d_step % self.penalty_every == 0 else None
+            penalized.append(self.penalty is not None and d_step % self.penalty_every == 0)
+            t = losses.interpolation_weights(real, generator) if penalized[-1] and self.penalty == "gp" else None
+            batches.append((real, z, t))
+        z = _draw(self.latent, self.batch_size, generator, self.dtype)
+        ema_decay = None
+        if self.G_ema is not None:   # a tensor, so that a replay reads this step's value
+            ema_decay = tensor(self._ema_decay(step), dtype=backend.float64, device=self.device)
+        row = self._step_function(batches, z, ema_decay, tuple(penalized))
+        self._pending.append((step, row, self.opt_D.param_groups[0]["lr"], self.opt_G.param_groups[0]["lr"]))
+        self.step = step
+
+    def _step(self, batches, z, ema_decay, penalized):
+        """The arithmetic of one training step on given random numbers: [(real, z, t)] for the discriminator
+        updates (t: WGAN-GP's interpolation weights, or None), z for the generator's, the EMA's decay (a float64
+        0-d tensor, or None), and which discriminator updates add the penalty. Returns the step's row of numbers
+        (see _DEVICE_COLUMNS), on the device."""
+        d_losses, penalties = [], []
+        for (real, z_d, t), with_penalty in zip(batches, penalized):
+            penalty = self._penalty(t) if with_penalty else None
             loss_d, penalty_d, real_out, fake_out = algorithm1.discriminator_step(
-                self.G, self.D, self.opt_D, self.d_loss_fn, real, z, penalty, self.clip_value)
+                self.G, self.D, self.opt_D, self.d_loss_fn, real, z_d, penalty, self.clip_value)
             d_losses.append(loss_d.detach())
             penalties.append(penalty_d.detach() if penalty_d is not None else zeros_like(loss_d))
         grad_norm_d = _gradient_norm(self.D.parameters())   # of the last discriminator update
 
-        z = _draw(self.latent, self.batch_size, generator, self.dtype)
         real_logits = None
         if self.loss in losses.RELATIVISTIC_LOSSES:   # they compare with the real logits (no graph: no G in it)
             with no_grad():
@@ -244,28 +283,25 @@ class Trainer:
         loss_g = algorithm1.generator_step(self.G, self.D, self.opt_G, self.g_loss_fn, z, real_logits)
         grad_norm_g = _gradient_norm(self.G.parameters())
         if self.G_ema is not None:
-            algorithm1.update_average(self.G_ema, self.G, self._ema_decay(step))
+            algorithm1.update_average(self.G_ema, self.G, ema_decay)
 
         with no_grad():
             if losses.d_output_kind(self.loss) == "probability":
                 real_out, fake_out = ops.sigmoid(real_out), ops.sigmoid(fake_out)
-            row = ops.stack([ops.stack(d_losses).mean(), loss_g.detach(), ops.stack(penalties).mean(),
-                             real_out.mean(), fake_out.mean(), grad_norm_d, grad_norm_g])
-        self._pending.append((step, row, self.opt_D.param_groups[0]["lr"], self.opt_G.param_groups[0]["lr"]))
-        self.step = step
+            return ops.stack([ops.stack(d_losses).mean(), loss_g.detach(), ops.stack(penalties).mean(),
+                              real_out.mean(), fake_out.mean(), grad_norm_d, grad_norm_g])
 
-    def _penalty(self, generator):
-        """The penalty of this D step, as a function penalty(D, real, fake), or None. With penalty_every = N > 1 it
-        is applied on every N-th D step only, with N times the weight ("lazy regularization", Karras et al. 2020,
-        StyleGAN2): the same penalty on average, for a fraction of the cost of its double backward."""
+    def _penalty(self, t):
+        """The penalty of a D step, as a function penalty(D, real, fake). With penalty_every = N > 1 it is applied
+        on every N-th D step only, with N times the weight ("lazy regularization", Karras et al. 2020, StyleGAN2):
+        the same penalty on average, for a fraction of the cost of its double backward. t: WGAN-GP's
+        interpolation weights."""
         weight = self.penalty_weight * self.penalty_every
         if self.penalty == "r1":
             return lambda D, real, fake: losses.r1_penalty(D, real, gamma=weight)
         if self.penalty == "r2":
             return lambda D, real, fake: losses.r2_penalty(D, fake, gamma=weight)
-        if self.penalty == "gp":
-            return lambda D, real, fake: losses.gradient_penalty(D, real, fake, generator=generator, weight=weight)
-        return None
+        return lambda D, real, fake: losses.gradient_penalty(D, real, fake, weight=weight, t=t)
 
     def _ema_decay(self, step):
         """beta of G_ema <- beta G_ema + (1 - beta) G at this step: min(ema, (1 + step) / (10 + step)), a warm-up
@@ -382,6 +418,8 @@ class Trainer:
             self.G_ema.load_state_dict(state["G_ema"])
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
+        if self.compile:
+            self._step_function.reset()   # the recordings hold the arrays this state replaced
         self.step = int(state["step"])
         if "history" in state:
             self.history = History.from_state_dict(state["history"])
@@ -454,9 +492,9 @@ def _copied(state):
     return {name: value.clone() for name, value in state.items()}
 
 
-def _make_optimizer(name, parameters, lr, betas):
+def _make_optimizer(name, parameters, lr, betas, compile):
     if name == "adam":
-        return optim.Adam(parameters, lr=lr, betas=tuple(betas), fused=True)
+        return optim.Adam(parameters, lr=lr, betas=tuple(betas), fused=not compile, capturable=compile)
     if name == "rmsprop":
-        return optim.RMSprop(parameters, lr=lr)
+        return optim.RMSprop(parameters, lr=lr, capturable=compile)
     return optim.SGD(parameters, lr=lr)

@@ -29,7 +29,7 @@ from .grad_mode import is_grad_enabled, no_grad
 def second_tensor_array(function, earlier_tensors, tensor):
     """``tensor``'s array for forward, checked to be on the device of the earlier tensor arguments; a view of its
     own when an earlier argument holds the same array (x and x.detach())."""
-    if type(tensor.array) is not type(earlier_tensors[0].array):
+    if backend.device_of(tensor.array) != backend.device_of(earlier_tensors[0].array):
         devices = ", ".join(str(backend.device_of(t.array)) for t in earlier_tensors + [tensor])
         raise ValueError(f"{function.__name__}: its tensors are on different devices ({devices}); move them to "
                          f"one device with .to('cpu') or .to('cuda') first")
@@ -137,7 +137,8 @@ def root_gradient(root, gradient, tensor_class):
     if tuple(gradient.array.shape) != shape:
         raise RuntimeError(f"backward: gradient has shape {tuple(gradient.array.shape)} but the output has shape "
                            f"{shape}; they must match")
-    if gradient.array.dtype != root.array.dtype or type(gradient.array) is not type(root.array):
+    if (gradient.array.dtype != root.array.dtype
+            or backend.device_of(gradient.array) != backend.device_of(root.array)):
         raise RuntimeError(f"backward: gradient is {gradient.array.dtype} on {backend.device_of(gradient.array)} but "
                            f"the output is {root.array.dtype} on {backend.device_of(root.array)}; they must match")
     return gradient

@@ -289,13 +289,18 @@ def run_backward(outputs, gradients, retain_graph, create_graph, inputs=None, al
                 for index, grad_of_output in enumerate(grads):
                     if (node, index) in captured:
                         captured[(node, index)] = grad_of_output
-            if wanted is not None and node not in wanted:
-                continue
+            if wanted is not None:
+                if node not in wanted:
+                    continue
+                # tg.grad: this pass needs the gradients of the inputs on a path to `inputs` only
+                recorded_needs, node.needs_input_grad = node.needs_input_grad, wanted[node]
             if node.freed:
                 checks.raise_freed_graph(node)
             if len(grads) > 1:
                 grads = _with_zeros(node, grads)
             input_grads = checks.backward_results(node, node.function.backward(node, *grads), TensorBase)
+            if wanted is not None:
+                node.needs_input_grad = recorded_needs
             for edge, grad, shape in zip(node.next_edges, input_grads, node.input_shapes):
                 if edge is not None and grad is not None:
                     if grad.array.shape != shape:
@@ -356,21 +361,17 @@ def topological_order(roots):
 
 
 def nodes_leading_to(order, inputs):
-    """The nodes whose backward must run for tg.grad: those with a path to one of the inputs."""
+    """For tg.grad: node -> which of its inputs lead to one of ``inputs`` (a bool per argument), for the nodes
+    with at least one such input; only these run backward, and only for those inputs."""
     leaf_inputs = {id(t) for t in inputs if t.grad_fn is None}
     node_inputs = {(t.grad_fn, t.output_nr) for t in inputs if t.grad_fn is not None}
-    needed = set()
+    needed = {}
     for node in reversed(order):  # inputs' side first: a node's input nodes are decided before it
-        for edge in node.next_edges:
-            if edge is None:
-                continue
-            if edge[1] < 0:
-                reaches = id(edge[0]) in leaf_inputs
-            else:
-                reaches = edge in node_inputs or edge[0] in needed
-            if reaches:
-                needed.add(node)
-                break
+        leads = tuple(edge is not None and (id(edge[0]) in leaf_inputs if edge[1] < 0 else
+                                            edge in node_inputs or edge[0] in needed)
+                      for edge in node.next_edges)
+        if any(leads):
+            needed[node] = leads
     return needed
 
 

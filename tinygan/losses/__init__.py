@@ -38,7 +38,7 @@ from .gan import (bce_discriminator_loss, hinge_discriminator_loss, hinge_genera
                   nonsaturating_generator_loss, wasserstein_critic_loss, wasserstein_discriminator_loss,
                   wasserstein_generator_loss)
 from .least_squares import lsgan_discriminator_loss, lsgan_generator_loss
-from .penalties import gradient_penalty, r1_penalty, r2_penalty
+from .penalties import gradient_penalty, interpolation_weights, r1_penalty, r2_penalty
 from .relativistic import (ragan_discriminator_loss, ragan_generator_loss, rsgan_discriminator_loss,
                            rsgan_generator_loss)
 

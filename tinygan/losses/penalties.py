@@ -36,7 +36,7 @@ def _per_sample_squared_norm(gradient):
     return (gradient * gradient).reshape(gradient.shape[0], -1).sum(axis=1)
 
 
-def gradient_penalty(critic, real, fake, *, weight=10.0, generator=None, eps=1e-12):
+def gradient_penalty(critic, real, fake, *, weight=10.0, generator=None, eps=1e-12, t=None):
     """WGAN-GP's penalty (Gulrajani et al. 2017) on random interpolates of real and fake samples:
 
         x_hat = t * real + (1 - t) * fake,          t ~ U(0, 1), one t per sample
@@ -44,9 +44,11 @@ def gradient_penalty(critic, real, fake, *, weight=10.0, generator=None, eps=1e-
 
     critic: a callable from a batch (batch, ...) to logits (batch,) or (batch, 1). real and fake: (batch, ...) of one
     shape, dtype and device. t is drawn from ``generator`` (a tg.Generator on the data's device; None uses that
-    device's default generator). The norm of each sample's gradient is taken over all its axes, with eps inside
-    the square root so the penalty has a finite derivative where the gradient is 0. Returns a 0-d tensor,
-    differentiable with respect to the critic's parameters (and to real and fake, where they require grad).
+    device's default generator), or given: a tensor of shape (batch, 1, ...) (a compiled training step draws it
+    outside the step, since a replay cannot draw). The norm of each sample's gradient is taken over all its
+    axes, with eps inside the square root so the penalty has a finite derivative where the gradient is 0.
+    Returns a 0-d tensor, differentiable with respect to the critic's parameters (and to real and fake, where
+    they require grad).
     For a linear critic f(x) = w.x + b it equals weight * (sqrt(||w||^2 + eps) - 1)^2 for every t.
     """
     name = "gradient_penalty"
@@ -55,8 +57,11 @@ def gradient_penalty(critic, real, fake, *, weight=10.0, generator=None, eps=1e-
     if real.shape != fake.shape:
         raise ValueError(f"{name}: real and fake must have the same shape to be interpolated, got real "
                          f"{tuple(real.shape)} and fake {tuple(fake.shape)}")
-    shape = (real.shape[0],) + (1,) * (real.ndim - 1)  # one t per sample, broadcast over its other axes
-    t = rand(*shape, dtype=real.dtype, device=real.device, generator=generator)
+    if t is None:
+        t = interpolation_weights(real, generator)
+    elif t.shape != (real.shape[0],) + (1,) * (real.ndim - 1):
+        raise ValueError(f"{name}: t must have shape {(real.shape[0],) + (1,) * (real.ndim - 1)} (one weight per "
+                         f"sample), got {tuple(t.shape)}")
     x_hat = t * real + (1.0 - t) * fake
     gradient = _input_gradient(name, critic, x_hat)
     norm = ops.sqrt(_per_sample_squared_norm(gradient) + eps)
@@ -85,3 +90,9 @@ def r2_penalty(discriminator, fake, *, gamma=10.0):
     check_samples("r2_penalty", fake, "fake")
     gradient = _input_gradient("r2_penalty", discriminator, fake)
     return 0.5 * gamma * _per_sample_squared_norm(gradient).mean()
+
+
+def interpolation_weights(real, generator=None):
+    """WGAN-GP's t ~ U(0, 1), one per sample, of shape (batch, 1, ...) to broadcast over a sample's other axes."""
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    return rand(*shape, dtype=real.dtype, device=real.device, generator=generator)

@@ -42,13 +42,19 @@ class Adam(Optimizer):
     fused=True runs the same rule with the moments of a whole parameter group in one flat array each
     (tinygan/fast/fused_adam.py): the same numbers, bit for bit, in a dozen array operations a group instead of
     ten a parameter. It is worth it for small networks, where Python overhead dominates a step.
+
+    capturable=True keeps t in a tensor and computes the bias corrections from it with tensor ops (Optimizer's
+    docstring says why): the same numbers, bit for bit.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False, fused=False):
+                 maximize=False, fused=False, capturable=False):
+        if fused and capturable:
+            raise ValueError("Adam: fused=True keeps the step count in Python, so it cannot be capturable; choose "
+                             "one (a compiled step, tg.compile, needs capturable=True and gains nothing from fused)")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, capturable)
         self.fused = FlatBufferAdam(self) if fused else None
 
     def load_state_dict(self, state_dict):
@@ -73,11 +79,11 @@ class Adam(Optimizer):
     def _update(self, param, grad, state, group):
         beta1, beta2 = group["betas"]
         if not state:
-            state["step"] = 0
             state["exp_avg"] = zeros_like(param)
             state["exp_avg_sq"] = zeros_like(param)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_like(param)
+            state["step"] = self._step_count(param, 0)
         state["step"] += 1
         t = state["step"]
 
@@ -92,8 +98,14 @@ class Adam(Optimizer):
             max_exp_avg_sq = state["max_exp_avg_sq"]
             max_exp_avg_sq.copy_(ops.maximum(max_exp_avg_sq, exp_avg_sq))
             exp_avg_sq = max_exp_avg_sq  # from here on v_t means v_t^max
-        # Python numbers (t is an int), so no tensor work and no host round trip for the bias corrections
-        bias_correction1 = 1 - beta1 ** t
-        bias_correction2_sqrt = (1 - beta2 ** t) ** 0.5
+        if self.capturable:
+            # t is a float64 0-d tensor: the same float64 arithmetic as the Python numbers below, in tensor ops,
+            # converted to the parameter's dtype where it meets the parameter (as a Python number would be)
+            step_size = (-group["lr"] / (1 - beta1 ** t)).to(param.dtype)
+            bias_correction2_sqrt = ((1 - beta2 ** t) ** 0.5).to(param.dtype)
+        else:
+            # Python numbers (t is an int), so no tensor work and no host round trip for the bias corrections
+            step_size = -group["lr"] / (1 - beta1 ** t)
+            bias_correction2_sqrt = (1 - beta2 ** t) ** 0.5
         denominator = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(group["eps"])
-        param.addcdiv_(exp_avg, denominator, value=-group["lr"] / bias_correction1)
+        param.addcdiv_(exp_avg, denominator, value=step_size)

@@ -3,14 +3,19 @@
 An optimizer holds
     param_groups  a list of dicts: 'params' (a list of tensors) plus that group's hyperparameters ('lr', ...),
                   the defaults filled in. Change group['lr'] to change the learning rate (schedules do).
-    state         a dict: parameter -> its own dict of state tensors ('exp_avg', ...) and Python int 'step'.
-                  It is filled lazily, on a parameter's first step with a gradient.
+    state         a dict: parameter -> its own dict of state tensors ('exp_avg', ...) and the step count
+                  'step'. It is filled lazily, on a parameter's first step with a gradient.
+    capturable    False: 'step' is a Python int. True: a float64 0-d tensor, and everything the update computes
+                  from it is tensor work, as PyTorch's option of that name: a recorded step (tg.compile) replays
+                  no Python, so it can only follow a count that lives in an array.
 
 A subclass (sgd.py, adam.py, rmsprop.py) gives its hyperparameters' defaults and writes its update rule for one
 parameter in ``_update``: that is all there is to an optimizer.
 """
 
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..backend import float64
+from ..factories import tensor
 from . import state_dict
 from .param_groups import as_param_groups, as_param_list
 
@@ -23,9 +28,10 @@ class Optimizer:
         _update(param, grad, state, group)  one step for one parameter, in place
     """
 
-    def __init__(self, params, defaults):
+    def __init__(self, params, defaults, capturable=False):
         self._check_hyperparameters(defaults)
         self.defaults = dict(defaults)
+        self.capturable = capturable
         self.state = {}
         self.param_groups = []
         for group in as_param_groups(params):
@@ -45,6 +51,10 @@ class Optimizer:
         if any(id(p) in already_optimized for p in group["params"]):
             raise ValueError(f"{self._name}: some parameters appear in more than one parameter group")
         self.param_groups.append(group)
+
+    def _step_count(self, param, count):
+        """The step count ``count`` as this optimizer keeps it (see ``capturable`` above)."""
+        return tensor(float(count), dtype=float64, device=param.device) if self.capturable else int(count)
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: .grad = None (the default), or zeros in place with set_to_none=False."""

@@ -29,10 +29,10 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
-                 maximize=False):
+                 maximize=False, capturable=False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                         centered=centered, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, capturable)
 
     def _check_hyperparameters(self, group):
         self._check_non_negative(group, "lr", "eps", "momentum", "weight_decay", "alpha")
@@ -40,7 +40,7 @@ class RMSprop(Optimizer):
     def _update(self, param, grad, state, group):
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:
-            state["step"] = 0
+            state["step"] = self._step_count(param, 0)
             state["square_avg"] = zeros_like(param)
             if momentum > 0:
                 state["momentum_buffer"] = zeros_like(param)

@@ -2,6 +2,8 @@
 
     {"state": {index: {"step": t, "exp_avg": tensor, ...}}, "param_groups": [{"lr": ..., "params": [indices]}]}
 
+The step count t is a number here whether the optimizer keeps it as an int or, capturable, as a tensor.
+
 Parameters are named by their position over all groups (0, 1, ...), so a state dict can be loaded into an
 optimizer built on other tensors of the same shapes (a resumed run's new model, say).
 """
@@ -24,7 +26,8 @@ def optimizer_state_dict(optimizer):
         saved = {name: value for name, value in group.items() if name != "params"}
         saved["params"] = [index_of.setdefault(id(p), len(index_of)) for p in group["params"]]
         groups.append(saved)
-    state = {index_of[id(param)]: {name: _copy_state_value(value) for name, value in param_state.items()}
+    state = {index_of[id(param)]: {name: int(value) if name == "step" else _copy_state_value(value)
+                                   for name, value in param_state.items()}
              for param, param_state in optimizer.state.items()}
     return {"state": state, "param_groups": groups}
 
@@ -80,6 +83,8 @@ def _unpack(optimizer, state_dict):
 
 
 def _loaded_value(optimizer, value, param, name, index):
+    if name == "step":   # a number in state dicts, kept as the optimizer keeps it (an int, or a capturable tensor)
+        return optimizer._step_count(param, value)
     if not isinstance(value, Tensor):
         return copy.deepcopy(value)  # 'step' and other plain Python values
     if value.shape != param.shape:
