@@ -607,6 +607,7 @@ def test_sample_checks_dtype_generator_and_device():
         ring.sample(3, generator=tg.Generator(0), device="tpu")
 
 
+@pytest.mark.cuda
 def test_sample_refuses_a_device_other_than_the_generators():
     if not tg.backend.cuda_available():
         pytest.skip("needs a GPU to name a device other than the generator's")

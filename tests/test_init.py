@@ -279,6 +279,7 @@ def test_one_generator_gives_new_values_on_each_call(initializer):
     assert not np.array_equal(first, second)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(cuda_missing_reason() is not None, reason=f"cuda: {cuda_missing_reason()}")
 @pytest.mark.parametrize("initializer", INITIALIZERS, ids=INITIALIZER_IDS)
 def test_a_cuda_generator_is_refused_with_value_error(initializer):
