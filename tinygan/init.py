@@ -23,7 +23,7 @@ def _host_generator(generator):
         return backend.default_generator("cpu")
     if generator.device.type != "cpu":
         raise ValueError("initializers draw on the host, so that a seed gives the same weights on every device; "
-                         "pass a CPU generator, tg.Generator(seed)")
+                         'pass a CPU generator, tg.Generator(seed, device="cpu")')
     return generator
 
 
