@@ -160,14 +160,28 @@ def _kernel_arg(value):
 
 def _device_args(value):
     """Arguments of a non-elementwise function: device arrays (also inside lists and tuples) become their data; a
-    NumPy array anywhere raises CuPy's TypeError. Python numbers, shapes and axes pass as they are."""
+    NumPy array anywhere raises CuPy's TypeError, and so does anything but a device array in a sequence that holds
+    device arrays (cupy.concatenate([a, [1.0]])). Python numbers, shapes and axes pass as they are. (Lenient where
+    CuPy is not: a list of numbers given for an array passes, and NumPy converts it.)"""
     if isinstance(value, ndarray):
         return value._array
     if isinstance(value, numpy.ndarray):
         raise _unsupported(value)
     if isinstance(value, (list, tuple)):
+        if builtins.any(isinstance(part, ndarray) for part in value):
+            for part in value:
+                if not isinstance(part, ndarray):
+                    raise _unsupported(part)
         return type(value)(_device_args(part) for part in value)
     return value
+
+
+def _positional(args):
+    return [_device_args(arg) for arg in args]
+
+
+def _keywords(kwargs):
+    return {name: _device_args(value) for name, value in kwargs.items()}
 
 
 def _out_arg(out):
@@ -467,8 +481,8 @@ class ndarray:
     @_on_device
     def _reduce(self, name, *args, out=None, **kwargs):
         if out is None:
-            return _wrap(getattr(self._array, name)(*_device_args(args), **_device_args(kwargs)))
-        getattr(self._array, name)(*_device_args(args), out=_out_arg(out), **_device_args(kwargs))
+            return _wrap(getattr(self._array, name)(*_positional(args), **_keywords(kwargs)))
+        getattr(self._array, name)(*_positional(args), out=_out_arg(out), **_keywords(kwargs))
         return out
 
     def sum(self, axis=None, dtype=None, out=None, keepdims=False):
@@ -839,7 +853,7 @@ def _creation(numpy_function):
     @_on_device
     @functools.wraps(numpy_function)
     def make(*args, **kwargs):
-        return _wrap(numpy_function(*_device_args(args), **_device_args(kwargs)))
+        return _wrap(numpy_function(*_positional(args), **_keywords(kwargs)))
     return make
 
 
@@ -851,8 +865,8 @@ def _routine(numpy_function):
     def run(*args, **kwargs):
         out = kwargs.pop("out", None)
         if out is None:
-            return _wrap(numpy_function(*_device_args(args), **_device_args(kwargs)))
-        numpy_function(*_device_args(args), out=_out_arg(out), **_device_args(kwargs))
+            return _wrap(numpy_function(*_positional(args), **_keywords(kwargs)))
+        numpy_function(*_positional(args), out=_out_arg(out), **_keywords(kwargs))
         return out
     return run
 

@@ -38,12 +38,12 @@ def test_implicit_conversion_to_numpy_raises_cupys_type_error(convert):
 @pytest.mark.parametrize("mix", [
     lambda a, h: a + h, lambda a, h: h + a, lambda a, h: a * h, lambda a, h: cp.add(a, h),
     lambda a, h: cp.where(a > 0, h, 0.0), lambda a, h: cp.concatenate([a, h]), lambda a, h: cp.maximum(a, h),
-    lambda a, h: cp.add(a, h[0:1].reshape(())),
+    lambda a, h: cp.add(a, h[0:1].reshape(())), lambda a, h: cp.stack([a, h.tolist()]),
 ], ids=["a + host", "host + a", "a * host", "cupy.add", "cupy.where", "cupy.concatenate", "cupy.maximum",
-        "a 0-d host array"])
+        "a 0-d host array", "a list beside a device array"])
 def test_host_arrays_in_device_work_raise_cupys_type_error(mix):
     """CuPy's kernels accept device arrays and scalars only: "Unsupported type <class 'numpy.ndarray'>"."""
-    with pytest.raises(TypeError, match="Unsupported type <class 'numpy.ndarray'>"):
+    with pytest.raises(TypeError, match="Unsupported type <class '(numpy.ndarray|list)'>"):
         mix(device_array([1.0, 2.0]), np.ones(2))
 
 
