@@ -14,6 +14,7 @@ They run in every test run (the ``simulated_cuda`` fixture installs the simulati
 ``--simulated-cuda`` is not given). The simulation checks device discipline, not CUDA's numerics or speed.
 """
 
+import gc
 import os
 import sys
 
@@ -400,7 +401,10 @@ def test_the_gpu_side_of_the_ring_benchmark_runs(simulated_cuda, capsys):
     runs (its figures mean nothing here), and its own check with cupyx.allow_synchronize(False) passes."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
     import ring8
-    ring8.main(["--device", "cuda", "--quick"])
+    try:
+        ring8.main(["--device", "cuda", "--quick"])
+    finally:
+        gc.unfreeze()   # the script freezes the heap before timing (gc.freeze); give this process its heap back
     out = capsys.readouterr().out
     assert "gpu      simulated device" in out
     assert "host-device synchronisation inside a step: none seen by cupyx.allow_synchronize(False)   PASS" in out
