@@ -18,13 +18,15 @@ and behaves, where it matters for device discipline, the way CuPy's arrays do:
     ``float()``, ``int()``, ``bool()``, ``repr``/``str``/``format`` (device to host), ``cupy.asarray``/``cupy.array``
     of host data and host data used as an index or assigned into an array (host to device), and the operations
     after which CuPy waits for the GPU to size a result (boolean-mask indexing, ``nonzero``, ``bincount``), so a
-    test can assert that a training step makes none (``watch()``).
+    test can assert that a training step makes none (``watch()``); inside ``cupyx.allow_synchronize(False)`` a
+    synchronisation raises ``cupyx.DeviceSynchronized``, as in CuPy.
 
 What it does NOT simulate: CUDA's numerics (the arithmetic is NumPy's, in NumPy's order; a real GPU sums in another
 order and may differ in the last bits), its speed, asynchronous execution, several devices, memory limits, or the
 random streams of CuPy's real generators (``default_rng(seed)`` here draws from NumPy's PCG64 seeded differently
 from the CPU stream, so the two devices' values differ as they do on real hardware, but not with CuPy's values).
-A real CuPy run on a GPU is the only check of those.
+Dtype promotion is NumPy's. Where it is lenient: a Python list of numbers given where CuPy wants an array is
+converted as NumPy would, not refused. A real CuPy run on a GPU is the only check of all that.
 """
 
 import builtins
