@@ -88,7 +88,7 @@ def test_a_training_step_makes_no_transfer_and_no_synchronisation(simulated_cuda
         with simulated_cuda.watch() as log, simulated_cuda.cupyx.allow_synchronize(False):
             trainer._train_step()
         assert log.events == [], f"step {trainer.step}:\n{log.describe()}"
-    assert all(isinstance(p.data, simulated_cuda.ndarray) for p in trainer.G.parameters())
+    assert all(isinstance(p.array, simulated_cuda.ndarray) for p in trainer.G.parameters())
 
 
 @pytest.mark.parametrize("eval_every, checkpoint", [(0, False), (8, True)], ids=["plain", "metrics and checkpoint"])
@@ -328,10 +328,10 @@ def test_every_op_runs_on_the_device_forward_and_backward_without_transfers(simu
         grads = tg.grad(out.sum(), leaves, create_graph=True)
         (sum(g.sum() for g in grads) + (out * out).sum()).backward()
     assert log.events == [], log.describe()
-    assert out.device == "cuda" and isinstance(out.data, simulated_cuda.ndarray)
+    assert out.device == "cuda" and isinstance(out.array, simulated_cuda.ndarray)
     for leaf, grad in zip(leaves, grads):
-        assert isinstance(grad.data, simulated_cuda.ndarray) and grad.shape == leaf.shape
-        assert leaf.grad is None or isinstance(leaf.grad.data, simulated_cuda.ndarray)
+        assert isinstance(grad.array, simulated_cuda.ndarray) and grad.shape == leaf.shape
+        assert leaf.grad is None or isinstance(leaf.grad.array, simulated_cuda.ndarray)
 
 
 @pytest.mark.parametrize("function", NO_GRADIENT_OPS.values(), ids=NO_GRADIENT_OPS.keys())
@@ -340,7 +340,7 @@ def test_every_op_without_gradient_runs_on_the_device(simulated_cuda, function):
     with simulated_cuda.watch() as log, simulated_cuda.cupyx.allow_synchronize(False):
         results = function(a, b)
     assert log.events == [], log.describe()
-    assert all(isinstance(result.data, simulated_cuda.ndarray) for result in results)
+    assert all(isinstance(result.array, simulated_cuda.ndarray) for result in results)
 
 
 def test_a_boolean_mask_index_is_the_one_op_that_synchronises(simulated_cuda):
@@ -351,7 +351,7 @@ def test_a_boolean_mask_index_is_the_one_op_that_synchronises(simulated_cuda):
     with simulated_cuda.watch() as log:
         picked = x[mask]
         picked.sum().backward()
-    assert picked.shape == (3, 2) and isinstance(picked.data, simulated_cuda.ndarray)
+    assert picked.shape == (3, 2) and isinstance(picked.array, simulated_cuda.ndarray)
     assert [event.kind for event in log.events] == [simulated_cuda.SYNCHRONISE] * 2, log.describe()
 
 
@@ -361,7 +361,7 @@ def test_to_device_is_the_explicit_transfer(simulated_cuda):
     with simulated_cuda.watch() as log:
         host = x.to("cpu")
         (host * 2).sum().backward()
-    assert host.device == "cpu" and isinstance(host.data, np.ndarray)
+    assert host.device == "cpu" and isinstance(host.array, np.ndarray)
     assert x.grad.device == "cuda"
     assert [event.kind for event in log.events] == [simulated_cuda.TO_HOST, simulated_cuda.TO_DEVICE]
     with simulated_cuda.watch() as log:
