@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tinygan as tg
+from conftest import simulated_cuda_active
 from tinygan import backend
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -163,8 +164,13 @@ def test_invalid_env_var_device_raises_value_error_naming_it():
     assert "unknown device 'tpu'" in result.stderr
 
 
+@pytest.mark.cuda
 def test_env_var_cuda_gives_cuda_or_explains_what_is_missing():
-    result = run_python("import tinygan as tg; print(tg.zeros(1).device)", TINYGAN_DEVICE="cuda")
+    code = "import tinygan as tg; print(tg.zeros(1).device)"
+    if simulated_cuda_active():   # the fresh interpreter gets the simulated CuPy too
+        code = (f"import sys; sys.path.insert(0, {str(REPO_ROOT / 'tests')!r}); import simulated_cupy; "
+                f"sys.modules.update(simulated_cupy.modules()); {code}")
+    result = run_python(code, TINYGAN_DEVICE="cuda")
     if cuda_works():
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "cuda"

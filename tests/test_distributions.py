@@ -334,7 +334,8 @@ def checkerboard_reference(x, n, side):
 @examples()
 @given(n=st.integers(1, 5), side=st.sampled_from([0.5, 1.0, 1.5]), x=points(2, -4, 4))
 def test_checkerboard_log_prob_follows_its_definition(n, side, x, device):
-    x = x[(np.abs(x / side - np.round(x / side)) > 1e-6).all(axis=1)]    # off the sides
+    t = x / side + n / 2                                             # in squares from the board's corner
+    x = x[(np.abs(t - np.round(t)) > 1e-6).all(axis=1)]              # off the sides (at integer t)
     np.testing.assert_allclose(log_prob64(Checkerboard(n, side), x, device), checkerboard_reference(x, n, side))
 
 
@@ -606,6 +607,7 @@ def test_sample_checks_dtype_generator_and_device():
         ring.sample(3, generator=tg.Generator(0), device="tpu")
 
 
+@pytest.mark.cuda
 def test_sample_refuses_a_device_other_than_the_generators():
     if not tg.backend.cuda_available():
         pytest.skip("needs a GPU to name a device other than the generator's")

@@ -8,6 +8,7 @@ the range from its ends (failing with probability about e^-20).
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -279,11 +280,23 @@ def test_one_generator_gives_new_values_on_each_call(initializer):
     assert not np.array_equal(first, second)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(cuda_missing_reason() is not None, reason=f"cuda: {cuda_missing_reason()}")
 @pytest.mark.parametrize("initializer", INITIALIZERS, ids=INITIALIZER_IDS)
 def test_a_cuda_generator_is_refused_with_value_error(initializer):
     with pytest.raises(ValueError, match="CPU generator"):
         initializer(tg.zeros(4, 3), generator=tg.Generator(0, device="cuda"))
+
+
+@pytest.mark.cuda
+def test_the_cpu_generator_the_refusal_asks_for_works_whatever_the_default_device(simulated_cuda, monkeypatch):
+    """With the default device "cuda" (TINYGAN_DEVICE=cuda) tg.Generator(seed) is on the GPU, so the error names
+    the device explicitly."""
+    monkeypatch.setattr(tg.backend.arrays, "_default_device", tg.backend.CUDA)
+    with pytest.raises(ValueError, match=re.escape('pass a CPU generator, tg.Generator(seed, device="cpu")')):
+        tg.nn.Linear(2, 3, generator=tg.Generator(0))
+    layer = tg.nn.Linear(2, 3, generator=tg.Generator(0, device="cpu"))
+    assert layer.weight.device == "cuda"
 
 
 @pytest.mark.parametrize("initializer", INITIALIZERS, ids=INITIALIZER_IDS)

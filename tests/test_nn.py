@@ -900,6 +900,12 @@ def test_clip_grad_norm_leaves_a_small_gradient_unchanged():
         np.testing.assert_array_equal(p.grad.numpy(), old)
 
 
+def test_clip_grad_norm_without_gradients_returns_zero_on_the_parameters_device(device):
+    params = [nn.Parameter(tg.zeros(3, dtype=tg.float64, device=device))]
+    total = clip_grad_norm_(iter(params), 1.0)
+    assert total.device == device and total.dtype == tg.float64 and total.item() == 0.0
+
+
 GRADIENTS = st.lists(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, max_side=4),
                                 elements=st.floats(-100, 100)), min_size=1, max_size=3)
 

@@ -153,7 +153,7 @@ class Trainer:
             latent = distributions.StandardNormal(config.latent_dim)
         else:
             latent = distributions.UniformPrior(config.latent_dim)
-        init = backend.Generator(backend.derive_seed(config.seed, INIT_KEY))   # weights drawn on the host
+        init = backend.Generator(backend.derive_seed(config.seed, INIT_KEY), "cpu")   # weights drawn on the host
         G = fast.FusedMLP(config.latent_dim, list(config.g_hidden), data.dim, activation=config.g_activation,
                           generator=init, dtype=dtype).to(device)
         D = fast.FusedMLP(data.dim, list(config.d_hidden), 1, activation=config.d_activation, generator=init,

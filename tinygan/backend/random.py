@@ -81,7 +81,7 @@ def host_generator(generator=None):
         return default_generator("cpu")
     if generator.device.type != "cpu":
         raise ValueError("initial values are drawn on the host, so that a seed gives the same values on every "
-                         "device; pass a CPU generator, tg.Generator(seed)")
+                         "device; pass a CPU generator, tg.Generator(seed, device=\"cpu\")")
     return generator
 
 

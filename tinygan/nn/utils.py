@@ -90,9 +90,10 @@ def clip_grad_norm_(parameters, max_norm, eps=1e-6):
     Returns ``total`` (before clipping) as a 0-d tensor, computed on the parameters' device without a host
     round trip (call .item() to print it).
     """
+    parameters = [parameters] if hasattr(parameters, "grad") else list(parameters)
     with_grads = _with_grads(parameters)
-    if not with_grads:
-        return tensor(0.0)  # nothing to clip: the norm of no gradients is 0
+    if not with_grads:  # nothing to clip: the norm of no gradients is 0, where the norm of some would be
+        return zeros((), dtype=parameters[0].dtype, device=parameters[0].device) if parameters else tensor(0.0)
     with no_grad():
         total = ops.sqrt(sum((p.grad * p.grad).sum() for p in with_grads))
         scale = ops.minimum(max_norm / (total + eps), 1.0)
