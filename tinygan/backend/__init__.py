@@ -20,6 +20,6 @@ from .arrays import (CPU, CUDA, FLOAT_DTYPES, HOST_ARRAY, Device, array_namespac
                      get_default_dtype, has_advanced_index, ignore_float_errors, int32, int64, is_array,
                      is_device_spec, is_floating, is_scalar, read_only_view, scalar_array, scatter_add,
                      set_default_device, set_default_dtype, shares_memory, to_array, to_host)
-from .checkpoint_bytes import array_from_bytes, array_to_bytes, npy_bytes
+from .checkpoint_bytes import MAX_ARRAY_BYTES, MAX_DIMS, array_from_bytes, array_to_bytes, npy_bytes
 from .random import Generator, default_generator, derive_seed, manual_seed
 from .threads import limit_blas_threads
