@@ -107,7 +107,7 @@ def test_list_names_datasets_losses_and_presets():
 @pytest.mark.parametrize("args, fragments", [
     (["train", "mnist"], ["unknown dataset 'mnist'", "ring"]),
     (["train", "ring", "--loss", "bogus"], ["unknown loss 'bogus'"]),
-    (["train", "ring", "--steps", "-5"], ["steps must be an integer >= 0"]),
+    (["train", "ring", "--steps", "-5"], ["steps must be an integer >= 1"]),
     (["train", "ring", "--steps", "many"], ["invalid int value"]),
     (["train", "ring", "--penalty", "l2"], ["unknown penalty"]),
     (["train", "ring", "--blas-threads", "0"], ["--blas-threads must be at least 1"]),
