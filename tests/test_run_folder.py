@@ -265,6 +265,26 @@ def test_more_steps_without_a_drop_continue_the_run_as_the_longer_run(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["step"] == 50
 
 
+def test_a_run_stopped_while_drawing_its_figures_is_finished_without_training(tmp_path, capsys, monkeypatch):
+    """Ctrl-C after the last checkpoint, while the figures are drawn: the folder holds the final checkpoint but no
+    metrics.json (the mark of a finished run), and the same command draws and writes them, training nothing."""
+    config_path = write_config(tmp_path / "tiny.json", tiny_config(steps=40))
+    out = tmp_path / "run"
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "draw_figures", interrupted)
+    assert cli.main(["train", "--config", config_path, "--out", str(out), "--quiet"]) == 130
+    assert checkpoint_step(out) == 40 and not (out / METRICS).exists()
+    checkpoint = (out / CHECKPOINT).read_bytes()
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert cli.main(["train", "--config", config_path, "--out", str(out), "--quiet"]) == 0
+    assert "figures and metrics were missing" in capsys.readouterr().out
+    assert (out / CHECKPOINT).read_bytes() == checkpoint
+    assert json.loads((out / METRICS).read_text())["step"] == 40 and (out / "game.png").exists()
+
+
 def test_a_folder_holding_only_its_config_is_restarted(tmp_path, capsys):
     """What a run killed before its first checkpoint leaves (or an old tinygan after a late config error)."""
     out = tmp_path / "run"

@@ -29,12 +29,13 @@ import dataclasses
 import hashlib
 import os
 import re
+import shutil
 import signal
 import sys
 import time
 
 from . import backend, distributions, losses, run_folder, train
-from .config import check_memory
+from .config import check_memory, format_bytes
 from .run_folder import CONFIG_FILE, CHECKPOINT_FILE, RunFolder, RunFolderError
 from .serialization import CheckpointError, write_bytes_atomically, write_text_atomically
 
@@ -134,11 +135,15 @@ def command_train(args):
     except OSError as error:       # a full disk, a folder made read-only while the run went on
         kept = (f"the checkpoint at step {folder.checkpoint_step} is kept" if folder.checkpoint_step is not None
                 else "no checkpoint was written")
-        raise UsageError(f"cannot write the run folder {out}: {error.strerror or error} ({error.filename}); {kept}: "
-                         f"fix that and run the same command to continue")
-    except KeyboardInterrupt:      # before training began (in the lock, reading the checkpoint)
-        print(f"\ninterrupted before training began; {out} is as it was", file=sys.stderr)
-        return 130
+        raise UsageError(f"cannot write the run folder {out}: {_os_error(error)}; {kept}: fix that and run the same "
+                         f"command to continue")
+    except KeyboardInterrupt as interrupt:      # before training began (taking the lock, reading the checkpoint)
+        print("\ninterrupted before training began; run the same command to start", file=sys.stderr)
+        return 143 if isinstance(interrupt, Terminated) else 130
+
+
+def _os_error(error):
+    return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
 
 
 def _train_in(folder, config, args):
@@ -174,7 +179,7 @@ def _train_in(folder, config, args):
             if t.step % t.log_every == 0 and len(t.history):
                 bar.set_postfix(_progress_numbers(t), refresh=False)
 
-    started = time.perf_counter()
+    started, first_step = time.perf_counter(), trainer.step
     try:
         # NumPy's overflow warnings off: the trainer reports a NaN or inf itself (naming the step), and a picture
         # of large but finite weights may overflow where it is drawn
@@ -192,7 +197,8 @@ def _train_in(folder, config, args):
             folder.write_metrics(final)
     except KeyboardInterrupt as interrupt:
         _close(bar)
-        trainer.restore_last_good()                 # (train did, unless the interrupt came after it)
+        if trainer.last_good_state is not None:     # (train did, unless the interrupt came before or after it)
+            trainer.restore_last_good()
         with backend.limit_blas_threads(args.blas_threads), backend.ignore_float_errors():
             take_snapshot(trainer)
         folder.write_progress(trainer, snapshots)
@@ -209,8 +215,12 @@ def _train_in(folder, config, args):
         print(f"tinygan: {_divergence_advice(error, config, folder.path)}", file=sys.stderr)
         return 1
     _close(bar)
-    print(f"trained {config.dataset} ({config.loss}) to step {trainer.step} in {seconds:.1f} s; run folder "
-          f"{folder.path}")
+    if first_step == trainer.step:
+        print(f"finished the run in {folder.path} at step {trainer.step}: its figures and metrics were missing (the "
+              f"command that trained it stopped before writing them)")
+    else:
+        print(f"trained {config.dataset} ({config.loss}) {f'from step {first_step} ' if first_step else ''}to step "
+              f"{trainer.step} in {seconds:.1f} s; run folder {folder.path}")
     print(f"  figures: {', '.join(sorted(f for f in folder.names() if f in run_folder.FIGURE_FILES))}")
     print("  " + ", ".join(f"{name} {_format(value)}" for name, value in final.items()))
     return 0
@@ -449,13 +459,20 @@ def command_sample(args):
                                 2 * args.n * widest * itemsize}, backend.CPU)
     except ValueError as error:
         raise UsageError(str(error))
+    file_bytes = args.n * trainer.data.dim * (itemsize if extension == ".npy" else 25)
+    if shutil.disk_usage(directory).free < file_bytes:
+        raise UsageError(f"--out {args.out}: {args.n} samples need about {format_bytes(file_bytes)}, more than "
+                         f"the space free in {directory}")
     samples = trainer.sample(args.n, seed=args.seed).to("cpu")
-    if extension == ".npy":
-        write_bytes_atomically(args.out, backend.npy_bytes(samples.numpy()))
-    else:
-        header = ",".join(f"x{i + 1}" for i in range(samples.shape[1]))
-        lines = [",".join(repr(value) for value in row) for row in samples.numpy().tolist()]
-        write_text_atomically(args.out, "\n".join([header] + lines) + "\n")
+    try:
+        if extension == ".npy":
+            write_bytes_atomically(args.out, backend.npy_bytes(samples.numpy()))
+        else:
+            header = ",".join(f"x{i + 1}" for i in range(samples.shape[1]))
+            lines = [",".join(repr(value) for value in row) for row in samples.numpy().tolist()]
+            write_text_atomically(args.out, "\n".join([header] + lines) + "\n")
+    except OSError as error:
+        raise UsageError(f"cannot write --out {args.out}: {_os_error(error)}")
     print(f"wrote {args.n} samples of shape ({args.n}, {samples.shape[1]}) from {args.run} (step {trainer.step}) "
           f"to {args.out}")
     return 0
@@ -469,6 +486,8 @@ def command_plot(args):
             draw_figures(args.run, trainer.history, folder.read_snapshots(), trainer.data, plots)
     except RunFolderError as error:
         raise UsageError(str(error))
+    except OSError as error:
+        raise UsageError(f"cannot write the figures of {args.run}: {_os_error(error)}")
     print(f"redrew the figures of {args.run} (step {trainer.step})")
     return 0
 

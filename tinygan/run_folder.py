@@ -151,7 +151,8 @@ class RunFolder:
         try:
             state, config = train.read_checkpoint(self.file(CHECKPOINT_FILE), device=device)
         except (CheckpointError, ValueError, TypeError) as error:
-            raise RunFolderError(f"cannot read the run in {self.path}: {str(error).splitlines()[0]}") from None
+            raise RunFolderError(f"cannot read the run in {self.path}: {str(error).splitlines()[0]} (move the "
+                                 f"folder away to start the run again)") from None
         self.checkpoint_step = int(state["step"])
         return state, config
 

@@ -294,9 +294,10 @@ def load(path, device=None):
     without tinygan's metadata gives a flat dict {tensor name: Tensor}.
 
     The whole file is checked before any tensor is built; a file that fails a check raises CheckpointError (a
-    ValueError) naming the file and the key. A missing file raises the usual OSError. Checking takes time and
-    memory in proportion to the file, whatever it holds: the header is read one entry at a time and refused at
-    its first fault (see ``_header_members``).
+    ValueError) naming the file and the key. A missing file raises the usual OSError. The header is read one
+    entry at a time and refused at its first fault (see ``_header_members``), so a hostile header costs time and
+    memory in proportion to what comes before the fault; tinygan's structure entry (a JSON string in the metadata)
+    is parsed whole, in time and memory proportional to its length, like the state it describes.
     """
     device = backend.as_device(device)  # a missing GPU is reported before the file is read
     path = os.fspath(path)
