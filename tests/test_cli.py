@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import tinygan as tg
@@ -354,6 +354,7 @@ def drawn_configs(draw):
 
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(drawn=drawn_configs())
+@example(drawn=(json.loads(BASE.to_json()), True))               # one that trains, whatever the profile draws
 def test_a_config_trains_or_is_refused_in_one_line_with_nothing_written(tmp_path_factory, drawn):
     """Drawn configs, good and bad: either the run trains (exit 0, the config it wrote is the one given), or the
     command says what is wrong in one line naming a field, exits with 2 and writes nothing."""

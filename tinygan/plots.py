@@ -731,8 +731,7 @@ def plot_curves(history, path=None, title=None, n_modes=None, dim=None):
             ax.set_title("Sample quality")
         elif panel == "mmd2":
             _plot_noisy(ax, *_series(columns, "mmd2"), "tab:red", "MMD^2(generated, real)", smooth=False)
-            ax.axhline(0.0, color="black", linestyle=":",
-                       label="0: same distribution (the unbiased\nestimate scatters around it, below 0 too)")
+            ax.axhline(0.0, color="black", linestyle=":", label="0: same distribution (unbiased: dips below)")
             ax.set_ylabel("MMD^2 (Gaussian kernel)")
             ax.set_title("Distance to the data")
         ax.legend(fontsize=8)
