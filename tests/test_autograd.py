@@ -19,10 +19,10 @@ def leaf(values, dtype=tg.float64):
 def finite_difference(f, t, eps=1e-6):
     """d f() / d t by central differences, as a numpy array; f() returns a one-element Tensor computed from t.
 
-    The helper perturbs t's array directly (t.data), bypassing autograd on purpose: it is the reference.
+    The helper perturbs t's array directly (t.array), bypassing autograd on purpose: it is the reference.
     """
     grad = np.zeros(t.shape)
-    flat = t.data.reshape(-1)
+    flat = t.array.reshape(-1)
     for i in range(flat.size):
         original = flat[i]
         flat[i] = original + eps
@@ -738,7 +738,7 @@ def fake_gpu_tensor(monkeypatch):
     monkeypatch.setattr(tg.backend, "device_of", lambda array: tg.backend.CUDA
                         if isinstance(array, _ArrayOnAnotherDevice) else real_device_of(array))
     t = tg.ones(3)
-    t.data = t.data.view(_ArrayOnAnotherDevice)
+    t.array = t.array.view(_ArrayOnAnotherDevice)
     return t
 
 
@@ -782,7 +782,7 @@ class CubeOnRawArrays(tg.Function):
     @staticmethod
     @tg.once_differentiable
     def backward(ctx, grad):
-        return tg.Tensor(grad.data * 3 * ctx.x ** 2)
+        return tg.Tensor(grad.array * 3 * ctx.x ** 2)
 
 
 def test_once_differentiable_raises_even_when_nothing_was_saved():
@@ -829,7 +829,7 @@ def test_create_graph_leaf_grads_own_their_memory():
     a = tg.tensor([1.0, 2.0], requires_grad=True)
     b = tg.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward(create_graph=True)
-    assert a.grad is not b.grad and a.grad.data is not b.grad.data
+    assert a.grad is not b.grad and a.grad.array is not b.grad.array
     with tg.no_grad():
         a.grad.zero_()                        # writable, and b.grad is untouched
     np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
@@ -839,4 +839,4 @@ def test_create_graph_leaf_grad_is_not_the_callers_gradient():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     g = tg.tensor([5.0, 6.0])
     (x * 1.0).backward(g, create_graph=True)
-    assert x.grad.data is not g.data
+    assert x.grad.array is not g.array

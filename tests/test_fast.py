@@ -184,12 +184,12 @@ def test_fused_adam_gives_the_one_by_one_numbers_bit_for_bit(settings):
 
 def test_fused_adam_state_tensors_are_live_views_and_updates_are_in_place():
     params = adam_params()
-    arrays = [p.data for p in params]
+    arrays = [p.array for p in params]
     optimizer = optim.Adam(params, lr=0.1, fused=True)
     set_grads(params, 0)
     versions = [p._version for p in params]
     optimizer.step()
-    assert all(p.data is array for p, array in zip(params, arrays))
+    assert all(p.array is array for p, array in zip(params, arrays))
     assert all(p._version > v for p, v in zip(params, versions))
     exp_avg = optimizer.state[params[0]]["exp_avg"]
     before = exp_avg.numpy().copy()

@@ -139,9 +139,9 @@ def test_constant_initializers_fill_in_place_keeping_dtype(initializer, value, d
         "orthogonal_", "constant_", "zeros_"])
 def test_initializers_change_a_parameter_in_place_without_recording_a_graph(initializer):
     p = tg.nn.Parameter(tg.ones(4, 3))
-    data, version = p.data, p._version
+    data, version = p.array, p._version
     assert initializer(p, tg.Generator(0)) is p
-    assert p.data is data and p._version > version  # in place, and autograd can see the change
+    assert p.array is data and p._version > version  # in place, and autograd can see the change
     assert p.requires_grad and p.grad_fn is None and p.dtype == tg.float32
     assert not np.array_equal(p.numpy(), np.ones((4, 3)))
 

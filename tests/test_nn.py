@@ -79,7 +79,7 @@ def test_parameter_is_a_tensor_that_requires_grad():
 def test_parameter_of_a_tensor_shares_its_data():
     t = tg.zeros(3)
     p = nn.Parameter(t)
-    t.data[1] = 5.0
+    t.array[1] = 5.0
     assert p.numpy().tolist() == [0.0, 5.0, 0.0]
     with tg.no_grad():
         p.add_(1.0)

@@ -101,12 +101,12 @@ def leaf(array, device, layout="contiguous", dtype=tg.float64):
         return tg.tensor(array, dtype=dtype, device=device, requires_grad=True)
     if layout == "transposed":
         buffer = tg.tensor(np.ascontiguousarray(array.T), dtype=dtype, device=device)
-        view = buffer.data.T
+        view = buffer.array.T
     elif layout == "strided":
         storage = np.zeros(array.shape[:-1] + (2 * array.shape[-1],))
         storage[..., ::2] = array
         buffer = tg.tensor(storage, dtype=dtype, device=device)
-        view = buffer.data[..., ::2]
+        view = buffer.array[..., ::2]
     else:
         raise ValueError(layout)
     return tg.Tensor._make(view, requires_grad=True)
@@ -550,7 +550,7 @@ def test_op_on_0d_tensors(case, fn, points, device):
     kinks, and are not tied)."""
     inputs = [leaf(np.array(point), device) for point in points]
     out = fn(*inputs)
-    assert isinstance(out.data, type(inputs[0].data)), f"{case}: the result holds a {type(out.data).__name__}"
+    assert isinstance(out.array, type(inputs[0].array)), f"{case}: the result holds a {type(out.array).__name__}"
     assert out.device == device, f"{case}: the result is on {out.device}"
     check_gradients(case, fn, inputs)
 
@@ -830,8 +830,8 @@ def test_clone_has_its_own_memory(device, data):
     x_np = data.draw(arrays(shapes), label="x")
     x = leaf(x_np, device, data.draw(st.sampled_from(LAYOUTS), label="layout"))
     y = x.clone()
-    assert y is not x and y.data is not x.data
-    assert not x.device.xp.shares_memory(x.data, y.data), "clone shares memory with its input"
+    assert y is not x and y.array is not x.array
+    assert not x.device.xp.shares_memory(x.array, y.array), "clone shares memory with its input"
     y.backward(tg.ones_like(y))
     np.testing.assert_array_equal(to_numpy(x.grad), np.ones_like(x_np))
 
@@ -979,7 +979,7 @@ def test_non_contiguous_leaves_really_are_non_contiguous(device, shape):
         assert x.requires_grad and x.is_leaf
         can_be_non_contiguous = (sum(n > 1 for n in shape) >= 2) if layout == "transposed" else shape[-1] > 1
         if can_be_non_contiguous:
-            assert not x.data.flags["C_CONTIGUOUS"], f"{layout} leaf of shape {shape} is C-contiguous"
+            assert not x.array.flags["C_CONTIGUOUS"], f"{layout} leaf of shape {shape} is C-contiguous"
 
 
 def test_gradient_checks_catch_a_wrong_backward(device):

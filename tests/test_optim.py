@@ -276,7 +276,7 @@ def test_schedules_agree_with_torch(schedule, kwargs):
 def test_float32_parameters_and_state_stay_float32_and_are_updated_in_place(config):
     optimizer_class, hyperparameters = CONFIGS[config]
     params = make_params(dtype=tg.float32)
-    arrays_before = [p.data for p in params]
+    arrays_before = [p.array for p in params]
     start = [p.numpy().astype(np.float64) for p in params]
     optimizer = optimizer_class(params, **hyperparameters)
     reference = {optim.SGD: reference_sgd, optim.Adam: reference_adam, optim.RMSprop: reference_rmsprop}
@@ -288,8 +288,8 @@ def test_float32_parameters_and_state_stay_float32_and_are_updated_in_place(conf
         optimizer.step()
         assert all(p._version > v for p, v in zip(params, versions))
     for index, param in enumerate(params):
-        assert param.dtype == tg.float32 and param.data.dtype == np.float32
-        assert param.data is arrays_before[index]  # the parameter's own array, changed in place
+        assert param.dtype == tg.float32 and param.array.dtype == np.float32
+        assert param.array is arrays_before[index]  # the parameter's own array, changed in place
         expected = reference[optimizer_class](start[index], [g[index] for g in grads], **hyperparameters)[-1]
         np.testing.assert_allclose(param.numpy(), expected, rtol=1e-5, atol=1e-5)
     for param, name, value in state_tensors(optimizer):
@@ -400,10 +400,10 @@ def test_zero_grad_set_to_none_false_zeroes_in_place():
     params = make_params()
     set_grads(params, 0)
     params[2].grad = None
-    grad_arrays = [p.grad.data for p in params[:2]]
+    grad_arrays = [p.grad.array for p in params[:2]]
     optim.SGD(params, lr=0.1).zero_grad(set_to_none=False)
     for param, array in zip(params[:2], grad_arrays):
-        assert param.grad.data is array and param.grad.dtype == param.dtype
+        assert param.grad.array is array and param.grad.dtype == param.dtype
         np.testing.assert_array_equal(param.grad.numpy(), np.zeros(param.shape))
     assert params[2].grad is None  # a missing gradient stays missing
 

@@ -74,7 +74,7 @@ class TensorBase:
 
     def detach(self):
         """The same data, cut from the graph (shares memory and the version counter with self)."""
-        return self._make(self.data, False, None, 0, self._version_counter)
+        return self._make(self.array, False, None, 0, self._version_counter)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Compute d(self)/d(leaf) for every leaf that requires grad and add it to the leaf's ``.grad``.
@@ -119,7 +119,7 @@ class Context:
         edges, shapes, needs = [], [], []
         for arg in args:
             is_tensor = isinstance(arg, TensorBase)
-            shapes.append(arg.data.shape if is_tensor else None)
+            shapes.append(arg.array.shape if is_tensor else None)
             needs.append(is_tensor and arg._requires_grad)
             if not needs[-1]:
                 edges.append(None)
@@ -210,9 +210,9 @@ class Function:
             if not isinstance(arg, TensorBase):
                 arrays.append(arg)
                 continue
-            array = arg.data
+            array = arg.array
             for earlier in tensors:   # another device (an error), or x and x.detach() (one array, two tensors)
-                if type(earlier.data) is not type(array) or (earlier.data is array and earlier is not arg):
+                if type(earlier.array) is not type(array) or (earlier.array is array and earlier is not arg):
                     array = checks.second_tensor_array(cls, tensors, arg)
                     break
             tensors.append(arg)
@@ -253,7 +253,7 @@ def _saved_entry(array, args, arrays, raw_outputs, outputs):
     for index, raw in enumerate(raw_outputs):
         if raw is array:
             output = outputs[index]
-            return ("output", (output.data, index, output._make), output._version_counter,
+            return ("output", (output.array, index, output._make), output._version_counter,
                     output._version_counter[0])
     return ("constant", outputs[0]._make(backend.as_array(array)), None, 0)
 
@@ -298,7 +298,7 @@ def run_backward(outputs, gradients, retain_graph, create_graph, inputs=None, al
             input_grads = checks.backward_results(node, node.function.backward(node, *grads), TensorBase)
             for edge, grad, shape in zip(node.next_edges, input_grads, node.input_shapes):
                 if edge is not None and grad is not None:
-                    if grad.data.shape != shape:
+                    if grad.array.shape != shape:
                         grad = grad.sum_to_size(shape)   # forward broadcast this input: sum the gradient back
                     _send(edge, grad, node_grads, leaf_grads, create_graph)
             if not retain_graph:
@@ -326,7 +326,7 @@ def _send(edge, grad, node_grads, leaf_grads, create_graph):
     elif create_graph:
         waiting[index] = waiting[index] + grad
     else:
-        waiting[index] = grad._make(backend.as_array(waiting[index].data + grad.data))
+        waiting[index] = grad._make(backend.as_array(waiting[index].array + grad.array))
 
 
 def _with_zeros(node, grads):
@@ -376,7 +376,7 @@ def nodes_leading_to(order, inputs):
 
 def _add_to_leaf_grads(leaf_grads, create_graph, root_gradients):
     """Add each leaf's gradient to its ``.grad`` (an Add node only under create_graph)."""
-    handed_out = {id(g.data) for g in root_gradients if isinstance(g, TensorBase)}
+    handed_out = {id(g.array) for g in root_gradients if isinstance(g, TensorBase)}
     for leaf, grad in leaf_grads.values():
         grad = checks.owning_its_memory(grad, handed_out, create_graph)
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad

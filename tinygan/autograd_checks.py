@@ -29,14 +29,14 @@ from .grad_mode import is_grad_enabled, no_grad
 def second_tensor_array(function, earlier_tensors, tensor):
     """``tensor``'s array for forward, checked to be on the device of the earlier tensor arguments; a view of its
     own when an earlier argument holds the same array (x and x.detach())."""
-    if type(tensor.data) is not type(earlier_tensors[0].data):
-        devices = ", ".join(str(backend.device_of(t.data)) for t in earlier_tensors + [tensor])
+    if type(tensor.array) is not type(earlier_tensors[0].array):
+        devices = ", ".join(str(backend.device_of(t.array)) for t in earlier_tensors + [tensor])
         raise ValueError(f"{function.__name__}: its tensors are on different devices ({devices}); move them to "
                          f"one device with .to('cpu') or .to('cuda') first")
     for earlier in earlier_tensors:
-        if earlier.data is tensor.data and earlier is not tensor:
-            return tensor.data.view()
-    return tensor.data
+        if earlier.array is tensor.array and earlier is not tensor:
+            return tensor.array.view()
+    return tensor.array
 
 
 def no_tensor_argument(function, args):
@@ -68,7 +68,7 @@ def view_version_counter(args, out):
     reshape of a transposed array). Only an output that really shares memory with its input shares its counter:
     then an in-place change through either is seen by both, and copies raise no false alarm.
     """
-    return args[0]._version_counter if backend.shares_memory(out, args[0].data) else None
+    return args[0]._version_counter if backend.shares_memory(out, args[0].array) else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -103,9 +103,9 @@ def raise_changed_in_place(node, kind, value, counter, version):
 
 
 def requires_grad_can_change(tensor, value):
-    if value and not backend.is_floating(tensor.data.dtype):
+    if value and not backend.is_floating(tensor.array.dtype):
         raise TypeError(f"requires_grad: only floating-point tensors can require gradients, this one is "
-                        f"{tensor.data.dtype}; convert it with .float() or .double() first")
+                        f"{tensor.array.dtype}; convert it with .float() or .double() first")
     if not value and tensor.grad_fn is not None:
         raise RuntimeError("requires_grad: you can only change requires_grad of a leaf tensor; use .detach() to "
                            "get a tensor that does not require grad")
@@ -117,29 +117,29 @@ def requires_grad_can_change(tensor, value):
 
 def output_requires_grad(output):
     if not output.requires_grad:
-        raise RuntimeError(f"backward: a tensor of shape {tuple(output.data.shape)} does not require grad and has "
+        raise RuntimeError(f"backward: a tensor of shape {tuple(output.array.shape)} does not require grad and has "
                            f"no grad_fn, so there is nothing to differentiate. Did you create it under no_grad, or "
                            f"forget requires_grad=True on its inputs?")
 
 
 def root_gradient(root, gradient, tensor_class):
     """dL/d(root) as a Tensor: ones for a one-element root when none is given, else ``gradient`` checked."""
-    shape = tuple(root.data.shape)
+    shape = tuple(root.array.shape)
     if gradient is None:
-        if root.data.size != 1:
+        if root.array.size != 1:
             raise RuntimeError(
                 f"backward: the output has shape {shape}; a gradient can be created implicitly only for a "
                 f"single-element output. Pass gradient= (a tensor of shape {shape}), or reduce the output first, "
                 f"e.g. out.sum().backward().")
-        return root._make(backend.array_namespace(root.data).ones_like(root.data))
+        return root._make(backend.array_namespace(root.array).ones_like(root.array))
     if not isinstance(gradient, tensor_class):   # a number, list or array: a constant of the root's dtype and device
-        gradient = root._make(backend.to_array(gradient, root.data.dtype, backend.device_of(root.data)))
-    if tuple(gradient.data.shape) != shape:
-        raise RuntimeError(f"backward: gradient has shape {tuple(gradient.data.shape)} but the output has shape "
+        gradient = root._make(backend.to_array(gradient, root.array.dtype, backend.device_of(root.array)))
+    if tuple(gradient.array.shape) != shape:
+        raise RuntimeError(f"backward: gradient has shape {tuple(gradient.array.shape)} but the output has shape "
                            f"{shape}; they must match")
-    if gradient.data.dtype != root.data.dtype or type(gradient.data) is not type(root.data):
-        raise RuntimeError(f"backward: gradient is {gradient.data.dtype} on {backend.device_of(gradient.data)} but "
-                           f"the output is {root.data.dtype} on {backend.device_of(root.data)}; they must match")
+    if gradient.array.dtype != root.array.dtype or type(gradient.array) is not type(root.array):
+        raise RuntimeError(f"backward: gradient is {gradient.array.dtype} on {backend.device_of(gradient.array)} but "
+                           f"the output is {root.array.dtype} on {backend.device_of(root.array)}; they must match")
     return gradient
 
 
@@ -155,8 +155,8 @@ def backward_results(node, results, tensor_class):
             continue
         if not isinstance(grad, tensor_class):
             raise TypeError(f"{name}.backward must return Tensors (or None), got {type(grad).__name__}")
-        if grad.data.shape != shape and not _can_sum_to(grad.data.shape, shape):
-            raise RuntimeError(f"{name}: its backward returned a gradient of shape {tuple(grad.data.shape)}, which "
+        if grad.array.shape != shape and not _can_sum_to(grad.array.shape, shape):
+            raise RuntimeError(f"{name}: its backward returned a gradient of shape {tuple(grad.array.shape)}, which "
                                f"cannot be summed to the input's shape {tuple(shape)}")
     return results
 
@@ -171,11 +171,11 @@ def owning_its_memory(grad, handed_out, create_graph):
     """A leaf's gradient that owns its memory, so that clipping or zeroing a .grad in place stays local: a
     gradient whose array is the caller's own, was handed to another leaf (``handed_out``, ids of arrays) or is a
     view (the gradient of a sum is a broadcast view) is copied. Without create_graph it is detached."""
-    if id(grad.data) in handed_out or grad.data.base is not None:
-        grad = grad.clone() if create_graph else grad._make(grad.data.copy())
+    if id(grad.array) in handed_out or grad.array.base is not None:
+        grad = grad.clone() if create_graph else grad._make(grad.array.copy())
     elif not create_graph:
         grad = grad.detach()
-    handed_out.add(id(grad.data))
+    handed_out.add(id(grad.array))
     return grad
 
 
@@ -190,7 +190,7 @@ def grad_arguments(outputs, inputs, grad_outputs, tensor_class):
 
 def input_was_used(position, tensor, grad, allow_unused):
     if grad is None and not allow_unused:
-        raise RuntimeError(f"grad: input {position} (shape {tuple(tensor.data.shape)}) was not used to compute the "
+        raise RuntimeError(f"grad: input {position} (shape {tuple(tensor.array.shape)}) was not used to compute the "
                            f"outputs, so it has no gradient. Pass allow_unused=True to get None for it.")
 
 
@@ -239,11 +239,11 @@ def once_differentiable(backward):
         error_node.next_edges = tuple(edges)
         error_node.input_shapes = (None,) * len(edges)
         error_node.needs_input_grad = (True,) * len(edges)
-        error_node.output_meta = tuple((r.data.shape, r.data.dtype) for r in results if r is not None)
+        error_node.output_meta = tuple((r.array.shape, r.array.dtype) for r in results if r is not None)
         wrapped, index = [], 0
         for result in results:
             if result is not None:
-                result = result._make(result.data, True, error_node, index, None)
+                result = result._make(result.array, True, error_node, index, None)
                 index += 1
             wrapped.append(result)
         return wrapped[0] if single else tuple(wrapped)

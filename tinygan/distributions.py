@@ -491,7 +491,7 @@ class Checkerboard(Distribution):
         # on a shared side or corner. The squares are closed so that a sample rounded onto a side still counts.
         # This bookkeeping has no gradient, so it is done on raw arrays.
         xp, n = x.device.xp, self.n_per_side
-        t = xp.clip(x.data / self.square + n / 2, -1, n + 1)  # clipped: far-off (or infinite) points stay off
+        t = xp.clip(x.array / self.square + n / 2, -1, n + 1)  # clipped: far-off (or infinite) points stay off
         lower, upper = xp.ceil(t) - 1, xp.floor(t)
         inside = xp.zeros(t.shape[:-1], dtype=bool)
         for i in (lower[..., 0], upper[..., 0]):

@@ -59,7 +59,7 @@ def _as_float64(function_name, name, value, like=None, move=False):
     error naming both, or, with ``move=True`` (for small parameters such as mode means), copied there.
     """
     if isinstance(value, Tensor):
-        array = value.data
+        array = value.array
     elif backend.is_array(value):
         array = value
     else:

@@ -124,7 +124,7 @@ def _encode(value, keys, tensors, open_containers):
     """
     if isinstance(value, Tensor):
         name = _tensor_name(keys, tensors)
-        tensors[name] = (_DTYPE_CODES[value.dtype], list(value.shape), backend.array_to_bytes(value.data))
+        tensors[name] = (_DTYPE_CODES[value.dtype], list(value.shape), backend.array_to_bytes(value.array))
         return {"tensor": name}
     if value is None or isinstance(value, bool):
         return value

@@ -26,7 +26,7 @@ class Tensor(TensorBase):
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         """Tensor(data) is the same as tg.tensor(data): see that function for the dtype rules."""
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         array = backend.to_array(data, dtype, device)
         self._set_fields(array.copy() if array is data else array, False, None, 0, None)  # never alias the caller's
         self.requires_grad = requires_grad
@@ -36,7 +36,7 @@ class Tensor(TensorBase):
         """Wrap an array without checks or copies: the one way tinygan makes a tensor of an array it owns (ops,
         the engine, the factories). ``version_counter`` None starts a new counter."""
         tensor = Tensor.__new__(Tensor)   # the fields of _set_fields, set here directly: every op result is made here
-        tensor.data = data
+        tensor.array = data
         tensor._requires_grad = requires_grad
         tensor.grad = None
         tensor.grad_fn = grad_fn
@@ -45,7 +45,7 @@ class Tensor(TensorBase):
         return tensor
 
     def _set_fields(self, data, requires_grad, grad_fn, output_nr, version_counter):
-        self.data = data
+        self.array = data
         self._requires_grad = requires_grad
         self.grad = None
         self.grad_fn = grad_fn
@@ -63,27 +63,27 @@ class Tensor(TensorBase):
 
     @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def size(self):
         """Number of elements, as NumPy's ``size`` (PyTorch's ``numel()``)."""
-        return self.data.size
+        return self.array.size
 
     def numel(self):
-        return self.data.size
+        return self.array.size
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self):
-        return backend.device_of(self.data)
+        return backend.device_of(self.array)
 
     @property
     def T(self):
@@ -96,9 +96,9 @@ class Tensor(TensorBase):
         return ops.swapaxes(self, -1, -2)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         for index in range(len(self)):
@@ -114,18 +114,18 @@ class Tensor(TensorBase):
     def numpy(self):
         """The values as a numpy array on the host: a read-only view on the CPU, a copy from the GPU."""
         if self.device.type == "cpu":
-            return backend.read_only_view(self.data)
-        return backend.to_host(self.data)
+            return backend.read_only_view(self.array)
+        return backend.to_host(self.array)
 
     def item(self):
         """The value of a one-element tensor as a Python number (a host transfer: it waits for the GPU)."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python number, this one has "
                              f"shape {tuple(self.shape)}")
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self):
-        return backend.to_host(self.data).tolist()
+        return backend.to_host(self.array).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -134,8 +134,8 @@ class Tensor(TensorBase):
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous; "
+        if self.array.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self.array.size} elements is ambiguous; "
                                f"use .any() or .all()")
         return bool(self.item())
 
@@ -175,7 +175,7 @@ class Tensor(TensorBase):
         return graph_dot(self, name)
 
     def __repr__(self):
-        values = backend.format_array(self.data)
+        values = backend.format_array(self.array)
         extras = [f"dtype={self.dtype}", f"device='{self.device}'"]
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
@@ -211,7 +211,7 @@ class Tensor(TensorBase):
             if other.dtype != self.dtype and backend.is_floating(other.dtype):
                 raise TypeError(f"{op_name}: self is {self.dtype} but the other tensor is {other.dtype}; convert "
                                 f"it first (no silent dtype conversion)")
-            array = other.data
+            array = other.array
             if array.ndim > self.ndim or any(o not in (1, s) for o, s in
                                              zip(array.shape[::-1], self.shape[::-1])):
                 raise ValueError(f"{op_name}: a tensor of shape {tuple(array.shape)} cannot be broadcast into "
@@ -228,7 +228,7 @@ class Tensor(TensorBase):
         xp = self.device.xp
         if alpha != 1:
             value = value * _like_self(self, alpha)
-        xp.add(self.data, value, out=self.data)
+        xp.add(self.array, value, out=self.array)
         return self._bump_version()
 
     def sub_(self, other, alpha=1):
@@ -239,47 +239,47 @@ class Tensor(TensorBase):
         """self *= other, in place."""
         self._check_inplace("mul_")
         value = _like_self(self, self._inplace_operand("mul_", other))
-        self.device.xp.multiply(self.data, value, out=self.data)
+        self.device.xp.multiply(self.array, value, out=self.array)
         return self._bump_version()
 
     def div_(self, other):
         """self /= other, in place."""
         self._check_inplace("div_")
         value = _like_self(self, self._inplace_operand("div_", other))
-        self.device.xp.divide(self.data, value, out=self.data)
+        self.device.xp.divide(self.array, value, out=self.array)
         return self._bump_version()
 
     def addcmul_(self, tensor1, tensor2, value=1):
         """self += value * tensor1 * tensor2, in place (Adam's second-moment update)."""
         self._check_inplace("addcmul_")
         product = self._inplace_operand("addcmul_", tensor1) * self._inplace_operand("addcmul_", tensor2)
-        self.device.xp.add(self.data, product * _like_self(self, value), out=self.data)
+        self.device.xp.add(self.array, product * _like_self(self, value), out=self.array)
         return self._bump_version()
 
     def addcdiv_(self, tensor1, tensor2, value=1):
         """self += value * tensor1 / tensor2, in place (Adam's and RMSprop's parameter update)."""
         self._check_inplace("addcdiv_")
         quotient = self._inplace_operand("addcdiv_", tensor1) / self._inplace_operand("addcdiv_", tensor2)
-        self.device.xp.add(self.data, quotient * _like_self(self, value), out=self.data)
+        self.device.xp.add(self.array, quotient * _like_self(self, value), out=self.array)
         return self._bump_version()
 
     def clamp_(self, min=None, max=None):
         """Limit every element to [min, max], in place (WGAN weight clipping)."""
         self._check_inplace("clamp_")
-        self.device.xp.clip(self.data, min, max, out=self.data)
+        self.device.xp.clip(self.array, min, max, out=self.array)
         return self._bump_version()
 
     def fill_(self, value):
         """Set every element to ``value``, in place."""
         self._check_inplace("fill_")
-        self.data.fill(value)
+        self.array.fill(value)
         return self._bump_version()
 
     def set_(self, source):
         """Make self hold ``source``'s data (its shape, dtype and device may differ from self's), in place:
         how Module.to moves a parameter to another device or dtype while it stays the same Parameter object."""
         self._check_inplace("set_")
-        self.data = source.data
+        self.array = source.array
         return self._bump_version()
 
     def zero_(self):
@@ -290,7 +290,7 @@ class Tensor(TensorBase):
         """Copy ``source``'s values into self, in place (broadcast to self's shape)."""
         self._check_inplace("copy_")
         value = self._inplace_operand("copy_", source)
-        self.data[...] = value
+        self.array[...] = value
         return self._bump_version()
 
     # ------------------------------------------------------------------------------------------------------
@@ -565,7 +565,7 @@ class Tensor(TensorBase):
 
 def _like_self(tensor, value):
     """A Python number as a scalar of the tensor's dtype, so in-place arithmetic cannot promote it."""
-    return tensor.data.dtype.type(value) if backend.is_scalar(value) else value
+    return tensor.array.dtype.type(value) if backend.is_scalar(value) else value
 
 
 def _shape_arg(args):

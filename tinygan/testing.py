@@ -76,27 +76,27 @@ def _backward_products(outputs, diff_inputs, cotangents):
     """v^T J for the given cotangents: one gradient per differentiable input (zeros where unused)."""
     pairs = [(out, v) for out, v in zip(outputs, cotangents) if out.requires_grad]
     if not pairs:
-        return [Tensor._make(t.device.xp.zeros_like(t.data)) for t in diff_inputs]
+        return [Tensor._make(t.device.xp.zeros_like(t.array)) for t in diff_inputs]
     grads = autograd_grad([out for out, _ in pairs], diff_inputs, [v for _, v in pairs],
                           retain_graph=True, allow_unused=True)
-    return [Tensor._make(t.device.xp.zeros_like(t.data)) if g is None else g
+    return [Tensor._make(t.device.xp.zeros_like(t.array)) if g is None else g
             for g, t in zip(grads, diff_inputs)]
 
 
 def _evaluate(fn, inputs, positions):
     """fn's outputs at ``positions``, as flat float64 arrays, for finite differences."""
     outputs = _as_tuple(fn(*inputs))
-    return [outputs[i].data.astype(backend.float64).reshape(-1) for i in positions]
+    return [outputs[i].array.astype(backend.float64).reshape(-1) for i in positions]
 
 
 def _numerical_column(fn, inputs, positions, tensor, index, step):
     """d(outputs)/d(tensor[index]) by central differences, as one flat float64 array per output."""
-    original = tensor.data[index].copy()
-    tensor.data[index] = original + step
+    original = tensor.array[index].copy()
+    tensor.array[index] = original + step
     plus = _evaluate(fn, inputs, positions)
-    tensor.data[index] = original - step
+    tensor.array[index] = original - step
     minus = _evaluate(fn, inputs, positions)
-    tensor.data[index] = original
+    tensor.array[index] = original
     return [(p - m) / (2 * step) for p, m in zip(plus, minus)]
 
 
@@ -141,7 +141,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, no
         return False
     second = _backward_products(outputs, diff_inputs, random_v)
     for position, (g1, g2) in enumerate(zip(first, second)):
-        mismatch, error = _mismatch(device.xp, g1.data, g2.data, nondet_tol, 0.0)
+        mismatch, error = _mismatch(device.xp, g1.array, g2.array, nondet_tol, 0.0)
         if g1.size and bool(mismatch.any()):
             difference = float(error[mismatch].max())  # nan when one pass gave NaN where the other did not
             return _fail(f"{fn_name}: two backward passes with the same cotangent gave gradients for input "
@@ -149,7 +149,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, no
                          f"deterministic", raise_exception)
     zero_v = [Tensor._make(device.xp.zeros(out.shape, dtype=out.dtype)) for out in outputs]
     for position, g in enumerate(_backward_products(outputs, diff_inputs, zero_v)):
-        if g.size and float(device.xp.max(device.xp.abs(g.data))) != 0.0:
+        if g.size and float(device.xp.max(device.xp.abs(g.array))) != 0.0:
             return _fail(f"{fn_name}: a zero cotangent gave a non-zero gradient for input {position}",
                          raise_exception)
 
@@ -169,9 +169,9 @@ def _full_check(fn, fn_name, inputs, positions, outputs, diff_inputs, eps, atol,
         rows = [xp.zeros((out.size, t.size), dtype=backend.float64) for t in diff_inputs]
         for k in range(out.size):
             v = [Tensor._make(xp.zeros(o.shape, dtype=o.dtype)) for o in outputs]
-            v[out_position].data.reshape(-1)[k] = 1
+            v[out_position].array.reshape(-1)[k] = 1
             for row, grad in zip(rows, _backward_products(outputs, diff_inputs, v)):
-                row[k] = grad.data.astype(backend.float64).reshape(-1)
+                row[k] = grad.array.astype(backend.float64).reshape(-1)
         analytical.append(rows)
 
     # The forward passes record a graph (no no_grad here): fn may itself call tg.grad, as gradgradcheck's does.
@@ -204,19 +204,19 @@ def _fast_check(fn, fn_name, inputs, positions, outputs, diff_inputs, generator,
     u = [generator.normal(t.shape, backend.float64) for t in diff_inputs]
     v = [Tensor._make(generator.normal(out.shape, out.dtype)) for out in outputs]
     grads = _backward_products(outputs, diff_inputs, v)
-    analytical = sum(float(xp.sum(g.data.astype(backend.float64) * ui)) for g, ui in zip(grads, u))
+    analytical = sum(float(xp.sum(g.array.astype(backend.float64) * ui)) for g, ui in zip(grads, u))
 
-    originals = [t.data.copy() for t in diff_inputs]
+    originals = [t.array.copy() for t in diff_inputs]
 
     def v_dot_f(sign):
         for t, original, ui in zip(diff_inputs, originals, u):
-            t.data[...] = (original + sign * eps * ui).astype(t.dtype)
+            t.array[...] = (original + sign * eps * ui).astype(t.dtype)
         values = _evaluate(fn, inputs, positions)
-        return sum(float(xp.sum(val * vi.data.astype(backend.float64).reshape(-1))) for val, vi in zip(values, v))
+        return sum(float(xp.sum(val * vi.array.astype(backend.float64).reshape(-1))) for val, vi in zip(values, v))
 
     numerical = (v_dot_f(+1) - v_dot_f(-1)) / (2 * eps)
     for t, original in zip(diff_inputs, originals):
-        t.data[...] = original
+        t.array[...] = original
     error = abs(analytical - numerical)
     both_nan = analytical != analytical and numerical != numerical
     if not (error <= atol + rtol * abs(numerical)) and not both_nan:  # "not <=" so that a NaN fails

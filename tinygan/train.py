@@ -470,7 +470,7 @@ def _gradient_norm(parameters):
 
     A number for the history, not part of the step: computed on the gradients' arrays, the same arithmetic as
     sqrt(sum_p sum(g_p * g_p)) in tinygan ops without recording or checking two ops per parameter."""
-    grads = [p.grad.data for p in parameters if p.grad is not None]
+    grads = [p.grad.array for p in parameters if p.grad is not None]
     xp = backend.array_namespace(grads[0])
     squares = xp.stack([(grad * grad).sum() for grad in grads])
     return Tensor._make(backend.as_array(xp.sqrt(squares.sum())))

@@ -59,32 +59,32 @@ class _FlatBuffers:
     def applies(params, states):
         """True when the group can be updated at once: one device and dtype for every parameter and gradient,
         gradients of their parameters' shapes, and every parameter at the same step."""
-        first = params[0].data
+        first = params[0].array
         kind, dtype, step = type(first), first.dtype, states[0].get("step", 0)
         for param, state in zip(params, states):
-            data, grad = param.data, param.grad.data
+            data, grad = param.array, param.grad.array
             if (type(data) is not kind or data.dtype != dtype or type(grad) is not kind or grad.dtype != dtype
                     or grad.shape != data.shape or state.get("step", 0) != step):
                 return False
         return True
 
     def __init__(self, params, states, amsgrad):
-        first = params[0].data
+        first = params[0].array
         self.xp, self.kind, self.dtype, self.amsgrad = backend.array_namespace(first), type(first), first.dtype, amsgrad
         names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
-        total = sum(param.data.size for param in params)
+        total = sum(param.array.size for param in params)
         self.buffers = {name: self.xp.zeros(total, dtype=self.dtype) for name in names}
         self.grad = self.xp.empty(total, dtype=self.dtype)   # the gathered gradients
         self.work = self.xp.empty(total, dtype=self.dtype)   # scratch; at the end, every parameter's update
         self.params, self.views, self.updates = list(params), [], []
         offset = 0
         for param, state in zip(params, states):
-            shape, end = param.data.shape, offset + param.data.size
+            shape, end = param.array.shape, offset + param.array.size
             views = {}
             for name, buffer in self.buffers.items():
                 view = buffer[offset:end].reshape(shape)
                 if name in state:
-                    view[...] = state[name].data  # keep the values so far (a resumed or one-by-one run)
+                    view[...] = state[name].array  # keep the values so far (a resumed or one-by-one run)
                 state[name] = Tensor._make(view)
                 views[name] = view
             state.setdefault("step", 0)
@@ -94,15 +94,15 @@ class _FlatBuffers:
 
     def matches(self, params, states, amsgrad):
         """True if these buffers still hold exactly these parameters' state."""
-        if (len(params) != len(self.params) or amsgrad != self.amsgrad or type(params[0].data) is not self.kind
-                or params[0].data.dtype != self.dtype):
+        if (len(params) != len(self.params) or amsgrad != self.amsgrad or type(params[0].array) is not self.kind
+                or params[0].array.dtype != self.dtype):
             return False
         for param, mine, state, views in zip(params, self.params, states, self.views):
-            if param is not mine or param.data.shape != views["exp_avg"].shape:
+            if param is not mine or param.array.shape != views["exp_avg"].shape:
                 return False
             for name, view in views.items():
                 tensor = state.get(name)
-                if tensor is None or tensor.data is not view:
+                if tensor is None or tensor.array is not view:
                     return False
         return True
 
@@ -112,11 +112,11 @@ class _FlatBuffers:
         f = self.dtype.type
         beta1, beta2 = group["betas"]
         t = states[0]["step"] + 1
-        xp.concatenate([param.grad.data.reshape(-1) for param in params], out=grad)
+        xp.concatenate([param.grad.array.reshape(-1) for param in params], out=grad)
         if group["maximize"]:
             xp.negative(grad, out=grad)
         if group["weight_decay"] != 0:                               # g <- g + lambda theta
-            xp.concatenate([param.data.reshape(-1) for param in params], out=work)
+            xp.concatenate([param.array.reshape(-1) for param in params], out=work)
             xp.multiply(work, f(group["weight_decay"]), out=work)
             xp.add(grad, work, out=grad)
         exp_avg, exp_avg_sq = self.buffers["exp_avg"], self.buffers["exp_avg_sq"]
@@ -137,7 +137,7 @@ class _FlatBuffers:
         xp.divide(exp_avg, work, out=work)                           # -(lr / (1 - beta1^t)) m / (...)
         xp.multiply(work, f(-group["lr"] / bias_correction1), out=work)
         for param, update, state in zip(params, self.updates, states):
-            xp.add(param.data, update, out=param.data)               # theta <- theta + update, in place
+            xp.add(param.array, update, out=param.array)               # theta <- theta + update, in place
             param._bump_version()
             for name in self.buffers:
                 state[name]._bump_version()

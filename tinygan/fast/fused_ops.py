@@ -95,7 +95,7 @@ class LinearReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight, out = ctx.saved_tensors
-        return _linear_gradients(ctx.needs_input_grad, grad, x, weight, mask=out.data > 0)
+        return _linear_gradients(ctx.needs_input_grad, grad, x, weight, mask=out.array > 0)
 
 
 class LinearBackward(Function):

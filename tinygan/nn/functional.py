@@ -24,11 +24,11 @@ def linear(x, weight, bias=None):
 def check_linear_arguments(op_name, x, weight, bias):
     """x, weight and bias checked to fit: x (..., in), weight (out, in), bias (out,) or None, one float dtype."""
     x, weight = binary_operands(op_name, x, weight, elementwise=False)
-    x_shape, weight_shape = x.data.shape, weight.data.shape
-    if bias is not None and bias.data.dtype != weight.data.dtype:
+    x_shape, weight_shape = x.array.shape, weight.array.shape
+    if bias is not None and bias.array.dtype != weight.array.dtype:
         raise TypeError(f"{op_name}: bias is {bias.dtype} but weight is {weight.dtype}; convert one of them")
     if len(weight_shape) != 2 or not x_shape or x_shape[-1] != weight_shape[1] or \
-            (bias is not None and bias.data.shape != (weight_shape[0],)):
+            (bias is not None and bias.array.shape != (weight_shape[0],)):
         raise ValueError(f"{op_name}: x {tuple(x.shape)}, weight {tuple(weight.shape)} and bias "
                          f"{None if bias is None else tuple(bias.shape)} do not fit; expected x (..., in), "
                          f"weight (out, in) and bias (out,)")
@@ -56,14 +56,14 @@ def binary_cross_entropy_with_logits(logits, target):
 def check_bce_arguments(name, logits, target):
     """(logits, target) checked: float logits with elements; target a number in [0, 1] (as a float) or a Tensor
     of the logits' shape and dtype."""
-    if not isinstance(logits, TensorBase) or not backend.is_floating(logits.data.dtype):
+    if not isinstance(logits, TensorBase) or not backend.is_floating(logits.array.dtype):
         raise TypeError(f"{name}: logits must be a floating-point tinygan Tensor, got "
                         f"{logits.dtype if isinstance(logits, TensorBase) else type(logits).__name__}")
-    if logits.data.size == 0:
+    if logits.array.size == 0:
         raise ValueError(f"{name}: logits of shape {tuple(logits.shape)} hold no elements; the mean of none is "
                          f"undefined")
     if isinstance(target, TensorBase):
-        if target.data.shape != logits.data.shape or target.data.dtype != logits.data.dtype:
+        if target.array.shape != logits.array.shape or target.array.dtype != logits.array.dtype:
             raise ValueError(f"{name}: target must have the logits' shape and dtype (no broadcasting), got target "
                              f"{tuple(target.shape)} {target.dtype} and logits {tuple(logits.shape)} {logits.dtype}")
         return logits, target

@@ -34,7 +34,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad=True):
         source = data if isinstance(data, Tensor) else tensor(data)
-        self._set_fields(source.data, False, None, 0, source._version_counter)
+        self._set_fields(source.array, False, None, 0, source._version_counter)
         self.requires_grad = requires_grad
 
     def __repr__(self):

@@ -35,15 +35,15 @@ def as_tensor(op_name, value):
 def as_float(a):
     """An integer or bool tensor converted to the default float dtype (float tensors are returned as they are):
     functions such as exp are real-valued, and numpy would otherwise compute them in float64."""
-    return a if backend.is_floating(a.data.dtype) else cast(a, backend.get_default_dtype())
+    return a if backend.is_floating(a.array.dtype) else cast(a, backend.get_default_dtype())
 
 
 def _scalar_as_tensor(value, like):
     """A Python number as a 0-d tensor of ``like``'s dtype (a float with an integer tensor: the default float)."""
-    dtype = like.data.dtype
+    dtype = like.array.dtype
     if isinstance(value, float) and not backend.is_floating(dtype):
         dtype = backend.get_default_dtype()
-    return constant(like, backend.scalar_array(like.data, value, dtype))
+    return constant(like, backend.scalar_array(like.array, value, dtype))
 
 
 def as_operand(op_name, value, like):
@@ -54,16 +54,16 @@ def as_operand(op_name, value, like):
     if backend.is_scalar(value):
         return _scalar_as_tensor(value, like)
     if backend.is_array(value) or isinstance(value, (list, tuple)):
-        return constant(like, backend.to_array(value, None, backend.device_of(like.data)))
+        return constant(like, backend.to_array(value, None, backend.device_of(like.array)))
     raise TypeError(f"{op_name}: expected a Tensor or a number, got {type(value).__name__}")
 
 
 def binary_operands(op_name, a, b, elementwise=True):
     """Both operands as tensors the op can combine without changing the float dtype (see the module docstring),
     and, for an ``elementwise`` op, of shapes that broadcast together."""
-    if not (isinstance(a, TensorBase) and isinstance(b, TensorBase) and a.data.dtype == b.data.dtype):
+    if not (isinstance(a, TensorBase) and isinstance(b, TensorBase) and a.array.dtype == b.array.dtype):
         a, b = _converted_operands(op_name, a, b)
-    if elementwise and a.data.shape != b.data.shape and not broadcastable(a.data.shape, b.data.shape):
+    if elementwise and a.array.shape != b.array.shape and not broadcastable(a.array.shape, b.array.shape):
         raise ValueError(f"{op_name}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together "
                          f"(trailing axes must be equal or 1)")
     return a, b
@@ -76,7 +76,7 @@ def _converted_operands(op_name, a, b):
         a = as_operand(op_name, a, b)
     else:
         b = as_operand(op_name, b, a)
-    dtype_a, dtype_b = a.data.dtype, b.data.dtype
+    dtype_a, dtype_b = a.array.dtype, b.array.dtype
     if dtype_a != dtype_b:
         float_a, float_b = backend.is_floating(dtype_a), backend.is_floating(dtype_b)
         if float_a and float_b:

@@ -222,7 +222,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * constant(a, a.data > 0)  # a bool mask multiplies as 0/1; it is a constant of the graph
+        return grad * constant(a, a.array > 0)  # a bool mask multiplies as 0/1; it is a constant of the graph
 
 
 # ===============================================================================================================
@@ -295,7 +295,7 @@ def mul(a, b):
 def div(a, b):
     """a / b elementwise (true division: integer tensors give the default float dtype)."""
     a, b = binary_operands("div", a, b)
-    if not backend.is_floating(a.data.dtype) and not backend.is_floating(b.data.dtype):
+    if not backend.is_floating(a.array.dtype) and not backend.is_floating(b.array.dtype):
         a, b = as_float(a), as_float(b)
     return Div.apply(a, b)
 

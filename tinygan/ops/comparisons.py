@@ -8,7 +8,7 @@ from .arguments import xp_of
 def _compare(op_name, array_function):
     def compare(a, b):
         a, b = binary_operands(op_name, a, b)
-        return constant(a, getattr(xp_of(a.data), array_function)(a.data, b.data))
+        return constant(a, getattr(xp_of(a.array), array_function)(a.array, b.array))
     compare.__name__ = op_name
     compare.__doc__ = f"Elementwise {op_name} as a bool tensor (carries no gradient)."
     return compare
@@ -26,19 +26,19 @@ logical_or = _compare("logical_or", "logical_or")
 
 def logical_not(a):
     """Elementwise not of a bool tensor."""
-    return constant(a, xp_of(a.data).logical_not(a.data))
+    return constant(a, xp_of(a.array).logical_not(a.array))
 
 
 def isfinite(a):
     """True where a is neither inf nor NaN."""
-    return constant(a, xp_of(a.data).isfinite(a.data))
+    return constant(a, xp_of(a.array).isfinite(a.array))
 
 
 def isnan(a):
     """True where a is NaN."""
-    return constant(a, xp_of(a.data).isnan(a.data))
+    return constant(a, xp_of(a.array).isnan(a.array))
 
 
 def sign(a):
     """-1, 0 or 1 elementwise (no gradient: its derivative is 0 almost everywhere)."""
-    return constant(a, xp_of(a.data).sign(a.data))
+    return constant(a, xp_of(a.array).sign(a.array))

@@ -50,7 +50,7 @@ def clone(a):
 def cast(a, dtype):
     """a converted to ``dtype``; differentiable between float dtypes. ``a`` itself when it has that dtype."""
     dtype = backend.as_dtype(dtype)
-    if a.data.dtype == dtype:
+    if a.array.dtype == dtype:
         return a
     if a.requires_grad and not backend.is_floating(dtype):
         raise TypeError(f"cast: a tensor that requires grad cannot be converted to {dtype}; use .detach() first")
@@ -60,6 +60,6 @@ def cast(a, dtype):
 def to_device(a, device):
     """a copied to ``device`` ("cpu" or "cuda"); differentiable. ``a`` itself when it is there already."""
     device = backend.as_device(device)
-    if backend.device_of(a.data) == device:
+    if backend.device_of(a.array) == device:
         return a
     return ToDevice.apply(a, device)

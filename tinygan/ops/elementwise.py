@@ -27,10 +27,10 @@ class Pow(Function):
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             # 0 ** -1 where a = b = 0; the term is multiplied by b = 0 there, so a can be replaced by 1
-            a_safe = where(constant(a, (a.data == 0) & (b.data == 0)), 1.0, a)
+            a_safe = where(constant(a, (a.array == 0) & (b.array == 0)), 1.0, a)
             grad_a = grad * b * a_safe ** (b - 1)
         if ctx.needs_input_grad[1]:
-            grad_b = grad * out * log(where(constant(a, a.data == 0), 1.0, a))
+            grad_b = grad * out * log(where(constant(a, a.array == 0), 1.0, a))
         return grad_a, grad_b
 
 
@@ -74,7 +74,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * constant(a, xp_of(a.data).sign(a.data))
+        return grad * constant(a, xp_of(a.array).sign(a.array))
 
 
 class Sin(Function):
@@ -131,7 +131,7 @@ class LeakyReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        slopes = xp_of(a.data).where(a.data > 0, 1, ctx.negative_slope).astype(a.dtype)
+        slopes = xp_of(a.array).where(a.array > 0, 1, ctx.negative_slope).astype(a.dtype)
         return grad * constant(a, slopes), None
 
 
@@ -147,11 +147,11 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        inside = xp_of(a.data).ones(a.shape, dtype=bool)
+        inside = xp_of(a.array).ones(a.shape, dtype=bool)
         if ctx.low is not None:
-            inside &= a.data >= ctx.low
+            inside &= a.array >= ctx.low
         if ctx.high is not None:
-            inside &= a.data <= ctx.high
+            inside &= a.array <= ctx.high
         return where(constant(a, inside), grad, 0.0), None, None
 
 
@@ -166,7 +166,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _split_by_share(ctx, grad, a, _winner_share(a.data, b.data, a.data > b.data))
+        return _split_by_share(ctx, grad, a, _winner_share(a.array, b.array, a.array > b.array))
 
 
 class Minimum(Function):
@@ -180,7 +180,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _split_by_share(ctx, grad, a, _winner_share(a.data, b.data, a.data < b.data))
+        return _split_by_share(ctx, grad, a, _winner_share(a.array, b.array, a.array < b.array))
 
 
 def _winner_share(a, b, a_wins):
@@ -307,7 +307,7 @@ def where(condition, a, b):
     a, b = binary_operands("where", a, b, elementwise=False)
     if backend.is_array(condition):
         condition = constant(a, condition)
-    if not isinstance(condition, TensorBase) or condition.data.dtype != backend.bool_:
+    if not isinstance(condition, TensorBase) or condition.array.dtype != backend.bool_:
         raise TypeError("where: the condition must be a bool tensor, e.g. x > 0")
     if condition.device != a.device:
         raise ValueError(f"where: the condition is on {condition.device} but the values are on {a.device}; move "

@@ -40,7 +40,7 @@ def _extremum_forward(ctx, a, out, axes):
 def _extremum_backward(ctx, grad):
     a, out = ctx.saved_tensors
     kept = kept_shape(a.shape, ctx.axes)
-    hits = (a.data == out.data.reshape(kept)).astype(a.dtype)
+    hits = (a.array == out.array.reshape(kept)).astype(a.dtype)
     share = hits / hits.sum(axis=ctx.axes, keepdims=True)
     return grad.reshape(kept) * constant(a, share)
 
@@ -65,7 +65,7 @@ class Norm(Function):
         a, out = ctx.saved_tensors
         kept = kept_shape(a.shape, ctx.axes)
         out = out.reshape(kept)
-        safe_out = out + constant(a, (out.data == 0).astype(out.dtype))  # out where out > 0, else 1
+        safe_out = out + constant(a, (out.array == 0).astype(out.dtype))  # out where out > 0, else 1
         return grad.reshape(kept) * a / safe_out, None, None
 
 
@@ -100,7 +100,7 @@ def logsumexp(a, axis=None, keepdims=False):
     a = as_float(a)
     axes = normalize_axes("logsumexp", axis, a.ndim)
     shift = Max.apply(a, axes, True).detach()
-    shift = where(constant(a, xp_of(shift.data).isfinite(shift.data)), shift, 0.0)
+    shift = where(constant(a, xp_of(shift.array).isfinite(shift.array)), shift, 0.0)
     out = basic.log(basic.sum(basic.exp(a - shift), axes, keepdims=True)) + shift
     return out if keepdims else out.reshape(tuple(n for i, n in enumerate(out.shape)
                                                   if axes is not None and i not in axes))
@@ -119,7 +119,7 @@ def _reduce_without_grad(op_name, array_function):
         axes = normalize_axes(op_name, axis, a.ndim)
         if arg and axes is not None:
             axes = axes[0]
-        return constant(a, getattr(xp_of(a.data), array_function)(a.data, axis=axes, keepdims=keepdims))
+        return constant(a, getattr(xp_of(a.array), array_function)(a.array, axis=axes, keepdims=keepdims))
     reduce.__name__ = op_name
     reduce.__doc__ = f"numpy.{array_function} over ``axis`` (carries no gradient)."
     return reduce

@@ -153,7 +153,7 @@ class Stack(Function):
 def reshape(a, shape):
     """The same elements in a new shape; one axis may be -1 (inferred). ``a`` itself when the shape is a's."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    if shape == a.data.shape:
+    if shape == a.array.shape:
         return a
     known = product([n for n in shape if n != -1])
     if shape.count(-1) > 1 or (-1 in shape and (known == 0 or a.size % known)) or \
@@ -264,13 +264,13 @@ def _index_key(a, key):
     """An indexing key with tensors and lists replaced by arrays on a's device (Python ints, slices, None and
     Ellipsis stay as they are)."""
     parts = key if isinstance(key, tuple) else (key,)
-    device = backend.device_of(a.data)
+    device = backend.device_of(a.array)
     converted = []
     for part in parts:
         if isinstance(part, TensorBase):
-            if backend.is_floating(part.data.dtype):
-                raise IndexError(f"getitem: an index tensor must be integer or bool, got {part.data.dtype}")
-            part = backend.to_array(part.data, None, device)
+            if backend.is_floating(part.array.dtype):
+                raise IndexError(f"getitem: an index tensor must be integer or bool, got {part.array.dtype}")
+            part = backend.to_array(part.array, None, device)
         elif isinstance(part, list) or (backend.is_array(part) and backend.device_of(part) != device):
             part = backend.to_array(part, None, device)
         converted.append(part)
@@ -280,9 +280,9 @@ def _index_key(a, key):
 def getitem(a, key):
     """a[key] with NumPy indexing; the gradient is added back at the indexed positions."""
     parts = key if isinstance(key, tuple) else (key,)
-    device = backend.device_of(a.data)
+    device = backend.device_of(a.array)
     index_tensors = [part for part in parts
-                     if isinstance(part, TensorBase) and backend.device_of(part.data) == device]
+                     if isinstance(part, TensorBase) and backend.device_of(part.array) == device]
     key = _index_key(a, key)
     try:
         return GetItem.apply(a, key, *index_tensors)
@@ -297,7 +297,7 @@ def _same_kind_tensors(op_name, tensors):
         raise ValueError(f"{op_name}: needs at least one tensor")
     if any(not isinstance(t, TensorBase) for t in tensors):
         raise TypeError(f"{op_name}: expects a sequence of Tensors")
-    dtypes = {t.data.dtype for t in tensors}
+    dtypes = {t.array.dtype for t in tensors}
     if len(dtypes) > 1:
         raise TypeError(f"{op_name}: tensors have different dtypes {sorted(str(d) for d in dtypes)}; convert them "
                         f"to one dtype first")
