@@ -64,7 +64,7 @@ for dataset in datasets:
             plots.animate_2d(film, os.path.join(args.out, f"training_{dataset}.gif"),
                              title=f"non-saturating GAN, {dataset}")
             plots.plot_curves(trainer.history, os.path.join(args.out, f"curves_{dataset}.png"),
-                              n_modes=trainer.data.n_modes,
+                              n_modes=trainer.data.n_modes, dim=trainer.data.dim,
                               title=f"Training curves of the non-saturating GAN on the {dataset}")
         else:
             trainer.train()

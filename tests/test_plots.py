@@ -221,6 +221,30 @@ def test_animate_2d_writes_a_gif_with_one_frame_per_snapshot_and_holds_the_last(
     assert durations == [500, 500, 1500]               # 2 frames per second; the last held one more second
 
 
+def test_the_gif_is_the_picture_of_samples_png_with_its_colour_bar_and_a_readable_legend(tmp_path, monkeypatch):
+    """Each frame is plot_samples_2d's picture at its size and resolution (the old GIF was 336 x 300 pixels, without
+    the colour bar, its legend in 7-point type at 60 dpi: 6 pixels high)."""
+    from PIL import Image
+
+    frames = []
+    grab = plots.PillowWriter.grab_frame
+
+    def record(writer, **options):
+        figure = writer.fig
+        legend = figure.axes[0].get_legend()
+        frames.append(([ax.get_label() for ax in figure.axes], legend.get_texts()[0].get_fontsize()))
+        return grab(writer, **options)
+    monkeypatch.setattr(plots.PillowWriter, "grab_frame", record)
+    snapshots = [snapshot_2d(step=s) for s in range(2)]
+    plots.animate_2d(snapshots, tmp_path / "run.gif")
+    still = plots.plot_samples_2d(snapshots[-1], path=tmp_path / "samples.png")
+    with Image.open(tmp_path / "run.gif") as gif, Image.open(tmp_path / "samples.png") as png:
+        assert gif.size == png.size == (560, 480)
+    assert all(labels == ["<colorbar>"] or "<colorbar>" in labels for labels, _ in frames)
+    assert all(len(labels) == len(still.axes) == 2 for labels, _ in frames)
+    assert all(size >= 8 for _, size in frames)
+
+
 def test_plot_game_1d_writes_a_readable_png(tmp_path):
     snapshots = [snapshot_1d(step=s) for s in range(7)]
     figure = plots.plot_game_1d(snapshots, tmp_path / "game.png", max_panels=4)
@@ -268,6 +292,38 @@ def test_plot_curves_draws_every_recorded_measurement_with_equilibria(tmp_path):
     outputs = [text.get_text() for text in figure.axes[1].get_legend().get_texts()]
     assert "equilibrium 1/2" in outputs
     assert figure.axes[2].get_yscale() == "log"
+
+
+@pytest.mark.parametrize("steps, eval_every", [(1, 1), (30, 30), (40, 500), (60000, 500)])
+def test_curves_span_the_whole_run_and_show_every_evaluation(steps, eval_every):
+    """Every panel runs from step 0 to the last step, whatever the run's length: a short run with one evaluation
+    (at its last step, where the command line records its final metrics) shows that point on the run's own axis,
+    not alone on an axis zoomed to [475, 525]."""
+    columns = history_columns(steps, eval_every)
+    # the final evaluation, which the command line records at the last step
+    columns["modes_captured"][-1], columns["high_quality_fraction"][-1], columns["mmd2"][-1] = 0.0, 0.0, -0.002
+    figure = plots.plot_curves(columns, n_modes=8, dim=2)
+    for ax in figure.axes:
+        low, high = ax.get_xlim()
+        assert low <= 0 and steps <= high <= 1.1 * steps, (ax.get_title(), low, high)
+    mmd_axes = figure.axes[5]
+    (line,) = [line for line in mmd_axes.lines if line.get_label().startswith("MMD")]
+    assert list(line.get_xdata()) == [s for s in range(1, steps + 1) if s % eval_every == 0 or s == steps][
+        -len(line.get_xdata()):] and line.get_xdata()[-1] == steps
+    assert mmd_axes.get_ylim()[0] < -0.002                          # the negative value is on the picture
+    for ax in figure.axes[3:5]:                                     # and the points at 0 are not cut in half
+        assert ax.get_ylim()[0] < 0
+
+
+def test_mmd_panel_says_the_estimate_can_be_negative_and_references_fit_the_dimension():
+    one, two = (plots.plot_curves(history_columns(), n_modes=2, dim=dim) for dim in (1, 2))
+    labels = {dim: [text.get_text() for ax in figure.axes for text in ax.get_legend().get_texts()]
+              for dim, figure in ((1, one), (2, two))}
+    assert any("unbiased: dips below" in label for label in labels[1])
+    assert "the data's own (0.997 in 1-D)" in labels[1] and not any("2-D" in label for label in labels[1])
+    assert "the data's own (0.989 in 2-D)" in labels[2]
+    assert plots.within_three_stds(1) == pytest.approx(math.erf(3 / math.sqrt(2)))
+    assert plots.within_three_stds(2) == pytest.approx(1 - math.exp(-4.5))
 
 
 def test_plot_curves_takes_a_trainer_history_and_skips_what_is_missing():

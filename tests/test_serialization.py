@@ -586,6 +586,113 @@ def test_a_damaged_checkpoint_names_the_file_and_the_key(tmp_path, case):
         assert f"key {key!r}" in message, message
 
 
+# A hostile header, each about the size named: json.loads would build every object of it before a check could
+# refuse it (2.5 GB of Python lists for the 100 MB of empty lists), and the old repeated-key check took time
+# quadratic in the number of keys (54 s for 60,000).
+ENTRY = '"w":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}'
+HOSTILE_HEADERS = {
+    "a-million-keys": lambda: "{" + ",".join(f'"k{i}":0' for i in range(10 ** 6)) + "}",
+    "a-million-repeats-of-an-entry": lambda: "{" + ",".join([ENTRY] * 10 ** 6) + "}",
+    "100-MB-of-empty-lists": lambda: "[" + "[]," * (33 * 10 ** 6) + "[]]",
+    "100-MB-of-empty-lists-as-a-value": lambda: '{"w":[' + "[]," * (33 * 10 ** 6) + "[]]}",
+    "100-MB-of-empty-lists-as-a-shape": lambda: '{"w":{"dtype":"F32","shape":[' + "[]," * (33 * 10 ** 6) + "[]]}}",
+    "100-MB-of-zeros-as-a-shape": lambda: '{"w":{"dtype":"F32","shape":[' + "0," * (50 * 10 ** 6) + "0]}}",
+}
+
+LOAD_AND_MEASURE = """
+import sys, tracemalloc
+from tinygan.serialization import CheckpointError, load
+tracemalloc.start()
+try:
+    load(sys.argv[1])
+except CheckpointError as error:
+    print(tracemalloc.get_traced_memory()[1], str(error)[:300])
+"""
+
+
+@pytest.mark.parametrize("case", HOSTILE_HEADERS, ids=list(HOSTILE_HEADERS))
+def test_a_hostile_header_is_refused_in_linear_time_and_bounded_memory(tmp_path, case):
+    """Refused with a CheckpointError, with Python allocating less than the file's size along the way (the header
+    is read one entry at a time, so the first fault stops it), in a child process given a minute: the old
+    quadratic check of repeated keys would take hours for a million keys."""
+    path = tmp_path / "hostile.safetensors"
+    path.write_bytes(pack(HOSTILE_HEADERS[case]()))
+    size = path.stat().st_size
+    result = subprocess.run([sys.executable, "-c", LOAD_AND_MEASURE, str(path)], capture_output=True, text=True,
+                            timeout=60, cwd=REPO_ROOT)
+    assert result.returncode == 0 and result.stdout, result.stderr
+    peak, message = result.stdout.split(" ", 1)
+    # the bytes read and the text decoded from them: twice the header, and nothing built from it beyond that
+    assert int(peak) < 2.5 * size, (int(peak) / size, message)
+    assert "cannot load checkpoint" in message
+
+
+def test_a_key_repeated_after_200000_others_is_found_in_linear_time(tmp_path):
+    """Metadata of 200,000 strings whose last key repeats the first: a valid header up to its last entry, so it
+    is read in full (the old check compared every key with every other: minutes for this many)."""
+    path = tmp_path / "repeated.safetensors"
+    path.write_bytes(pack('{"__metadata__":{' + ",".join(f'"k{i}":"v"' for i in range(200_000)) + ',"k0":"v"}}'))
+    load_it = "import sys; from tinygan import load\ntry:\n    load(sys.argv[1])\nexcept ValueError as e:\n    print(e)"
+    result = subprocess.run([sys.executable, "-c", load_it, str(path)], capture_output=True, text=True, timeout=60,
+                            cwd=REPO_ROOT)
+    assert result.returncode == 0 and "'k0' more than once" in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("kind", ["list", "tuple", "dict"])
+def test_save_and_load_accept_the_same_nesting(tmp_path, kind, monkeypatch):
+    """Containers nest up to serialization.MAX_NESTING deep on both sides: save writes what load reads back, and
+    refuses (before touching the file) what load would refuse. (The old save wrote a list 496 deep that load could
+    not read, and raised RecursionError itself at 335 nested dicts.)"""
+    def nested(depth):
+        value = tg.ones(1)
+        for _ in range(depth):
+            value = {"a": value} if kind == "dict" else [value] if kind == "list" else (value,)
+        return value
+
+    limit = serialization.MAX_NESTING
+    path = tmp_path / "deep.safetensors"
+    save(nested(limit), path)
+    assert_same(load(path), nested(limit))
+    with pytest.raises(ValueError, match=f"nested at most {limit} deep"):
+        save(nested(limit + 1), tmp_path / "deeper.safetensors")
+    assert not (tmp_path / "deeper.safetensors").exists()
+
+    # a file nested deeper (written by a tinygan with a higher limit, or by hand) is refused on load
+    monkeypatch.setattr(serialization, "MAX_NESTING", limit + 50)
+    save(nested(limit + 1), path)
+    monkeypatch.setattr(serialization, "MAX_NESTING", limit)
+    with pytest.raises(CheckpointError, match=f"at most {limit} deep"):
+        load(path)
+
+
+def test_a_structure_nested_thousands_deep_is_a_checkpoint_error(tmp_path):
+    """A valid file (checksum and all) whose structure nests 5,000 lists: CheckpointError, not RecursionError."""
+    structure = '{"list":[' * 5000 + "1" + "]}" * 5000
+    metadata = {serialization.FORMAT_KEY: serialization.FORMAT_VERSION, serialization.VERSION_KEY: "0",
+                serialization.STRUCTURE_KEY: structure}
+    metadata[serialization.CHECKSUM_KEY] = serialization._checksum(metadata, {}, {})
+    path = tmp_path / "deep.safetensors"
+    path.write_bytes(b"".join(serialization._file_chunks(metadata, {})))
+    with pytest.raises(CheckpointError, match="structure"):
+        load(path)
+
+
+@pytest.mark.parametrize("shape, data, problem", [
+    ([2 ** 64, 0], b"", "larger than any array"),
+    ([2 ** 63, 0], b"", "larger than any array"),
+    ([2 ** 40, 2 ** 40, 0], b"", "larger than any array"),
+    ([1] * 70, b"\0" * 4, "70 dimensions"),
+])
+def test_shapes_no_array_can_have_are_checkpoint_errors(tmp_path, shape, data, problem):
+    """Shapes whose byte count is right (0 bytes, or 4 for seventy sizes of 1) but which numpy refuses with its own
+    ValueError: refused by load's checks, naming the tensor."""
+    path = tmp_path / "foreign.safetensors"
+    path.write_bytes(pack({"w": {"dtype": "F32", "shape": shape, "data_offsets": [0, len(data)]}}, data))
+    with pytest.raises(CheckpointError, match=problem) as caught:
+        load(path)
+    assert caught.value.key == "w"
+
+
 def test_the_format_version_is_checked_before_anything_else_in_the_metadata(tmp_path):
     path = tmp_path / "future.safetensors"
     save({"w": tg.ones(1)}, path)

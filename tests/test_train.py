@@ -421,8 +421,8 @@ def test_config_json_round_trip():
     ({"penalty": "l2"}, "unknown penalty 'l2'"),
     ({"dataset": "mnist"}, "unknown dataset 'mnist'"),
     ({"k": 0}, "k must be an integer >= 1"),
-    ({"steps": -1}, "steps must be an integer >= 0"),
-    ({"lr_g": 0.0}, "lr_g must be positive"),
+    ({"steps": -1}, "steps must be an integer >= 1"),
+    ({"lr_g": 0.0}, "lr_g must be a finite number > 0"),
     ({"device": "tpu"}, "tpu"),
     ({"optimizer": "lbfgs"}, "unknown optimizer"),
 ])

@@ -2,41 +2,53 @@
 
     tinygan train                    # a first look: the ring, 5,000 steps of the shared 2-D recipe -> runs/first-look/
     tinygan train ring               # the full ring preset (60,000 steps) -> runs/ring/
-    tinygan train grid --seed 3 --out runs/grid3
-    tinygan train moons --loss hinge --steps 2000
+    tinygan train grid --seed 3      # -> runs/grid-seed-3/
+    tinygan train moons --loss hinge --steps 2000 --out runs/moons-hinge
     tinygan list                     # datasets, losses, presets
     tinygan sample runs/ring --n 1000 --out samples.npy     # (or .csv)
     tinygan plot runs/ring           # redraw the figures of a finished run
     tinygan --version
 
-A run folder holds config.json (the exact TrainConfig: `tinygan train --config runs/ring/config.json` repeats the
-run), checkpoint.safetensors (models, optimizers, history), history.csv, metrics.json (the final metrics),
-snapshots.safetensors (what the pictures are drawn from) and the figures. Training into an existing run folder with
-the same config continues that run from its checkpoint (Ctrl-C keeps the last checkpoint).
+A run folder (tinygan/run_folder.py) holds config.json (the exact TrainConfig: `tinygan train --config
+runs/ring/config.json` repeats the run), checkpoint.safetensors (models, optimizers, history), history.csv,
+snapshots.safetensors (what the pictures are drawn from), and once the run is finished metrics.json (the final
+metrics) and the figures. The default folder is runs/NAME (``default_folder``): the preset's name, then each field
+of the config that differs from the preset and its value.
 
-Bad arguments end with a one-line error on stderr and exit code 2.
+Training into a folder that holds the same run continues it from its checkpoint (after Ctrl-C, SIGTERM, a crash
+or kill -9, it continues exactly as if it had never stopped); a finished run is left as it is. Its length may
+change (--steps) where the steps done are also the first steps of the run of the new length (no learning-rate
+drop passed that the two lengths put at different steps); any other change of the config needs a new folder.
+
+Everything is checked before anything is written: a bad option or config value, a folder that cannot be written
+or lacks the space, a folder another process is writing, ends with a one-line error on stderr and exit code 2.
 """
 
 import argparse
+import contextlib
 import dataclasses
-import json
+import hashlib
 import os
+import re
+import shutil
+import signal
 import sys
 import time
 
-from . import backend, distributions, losses, train
+from . import backend, distributions, losses, run_folder, train
+from .config import check_memory, format_bytes
+from .run_folder import CONFIG_FILE, CHECKPOINT_FILE, RunFolder, RunFolderError
 from .serialization import CheckpointError, write_bytes_atomically, write_text_atomically
 from .version import __version__
 
-CONFIG_FILE, CHECKPOINT_FILE, HISTORY_FILE = "config.json", "checkpoint.safetensors", "history.csv"
-METRICS_FILE, SNAPSHOTS_FILE = "metrics.json", "snapshots.safetensors"
 SNAPSHOTS_PER_RUN = 24          # frames of the GIF (plus the start)
 FIRST_LOOK_STEPS = 5000         # `tinygan train` with no dataset: a GAN on the ring in about a minute
 FIRST_LOOK_FOLDER = "first-look"
+MAX_FOLDER_NAME = 100           # longer default folder names end in a hash of the config instead
 
 
 class UsageError(Exception):
-    """A mistake in the command line: printed as one line, exit code 2."""
+    """A mistake in the command line, or a folder it cannot use: printed as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,22 +69,29 @@ def build_parser():
     run.add_argument("--loss", help=f"one of: {', '.join(losses.LOSSES)} (default: the preset's)")
     run.add_argument("--penalty", help="r1, r2, gp or none (default: the preset's)")
     run.add_argument("--penalty-weight", type=float, help="gamma of R1/R2, lambda of WGAN-GP")
-    run.add_argument("--steps", type=int, help="generator steps (default: the preset's)")
+    run.add_argument("--lr-g", type=float, help="the generator's learning rate (default: the preset's); a new run "
+                                                "only: a run folder keeps the learning rates it started with")
+    run.add_argument("--lr-d", type=float, help="the discriminator's learning rate, likewise")
+    run.add_argument("--steps", type=int, help="generator steps (default: the preset's); in a folder holding the "
+                                               "run, a new length where the learning rates allow (see the README)")
     run.add_argument("--k", type=int, help="discriminator steps per generator step (default 1)")
     run.add_argument("--batch-size", type=int)
     run.add_argument("--device", help="cpu or cuda (default cpu)")
     run.add_argument("--seed", type=int, help="default 0")
-    run.add_argument("--out", help="the run folder (default runs/DATASET)")
+    run.add_argument("--out", help="the run folder (default runs/NAME: the preset, then each changed field and its "
+                                   "value, e.g. runs/ring-steps-2000-seed-3)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--blas-threads", type=int, default=1,
-                     help="threads for NumPy's matrix products (default 1: faster for networks this small)")
+                     help="threads for NumPy's matrix products, at most the CPUs this process may use (default 1: "
+                          "faster for networks this small)")
 
     commands.add_parser("list", help="datasets, losses and presets")
 
     sample = commands.add_parser("sample", help="draw samples from a run's generator into a .npy or .csv file")
     sample.add_argument("run", help="a run folder")
     sample.add_argument("--n", type=int, default=1000, help="number of samples (default 1000)")
-    sample.add_argument("--out", required=True, help="FILE.npy or FILE.csv: an (n, dim) array")
+    sample.add_argument("--out", required=True, help="FILE.npy or FILE.csv: an (n, dim) array (never one of a run "
+                                                     "folder's own files)")
     sample.add_argument("--seed", type=int, default=0)
 
     plot = commands.add_parser("plot", help="redraw the figures of a run folder")
@@ -97,58 +116,190 @@ def main(argv=None):
 # tinygan train
 # ---------------------------------------------------------------------------------------------------------------
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised wherever the program is, so that it stops as it does on Ctrl-C."""
+
+
 def command_train(args):
-    if args.blas_threads < 1:
-        raise UsageError(f"--blas-threads must be at least 1, got {args.blas_threads}")
+    cpus = backend.usable_cpus()
+    if not 1 <= args.blas_threads <= cpus:
+        raise UsageError(f"--blas-threads must be in [1, {cpus}] (the CPUs this process may use), got "
+                         f"{args.blas_threads}")
     config = _config_from_arguments(args)
-    out = args.out or _default_folder(config)
-    trainer, snapshots = _open_run(out, config)
+    out = args.out or default_folder(config)
+    folder = RunFolder(out)
+    data_dim = distributions.get(config.dataset, **config.dataset_options).dim
+    try:
+        folder.check_can_write(run_folder.disk_needed(config, data_dim, SNAPSHOTS_PER_RUN + 2))
+        with _sigterm_as_interrupt(), folder:
+            return _train_in(folder, config, args)
+    except RunFolderError as error:
+        raise UsageError(str(error))
+    except OSError as error:       # a full disk, a folder made read-only while the run went on
+        kept = (f"the checkpoint at step {folder.checkpoint_step} is kept" if folder.checkpoint_step is not None
+                else "no checkpoint was written")
+        raise UsageError(f"cannot write the run folder {out}: {_os_error(error)}; {kept}: fix that and run the same "
+                         f"command to continue")
+    except KeyboardInterrupt as interrupt:      # before training began (taking the lock, reading the checkpoint)
+        print("\ninterrupted before training began; run the same command to start", file=sys.stderr)
+        return 143 if isinstance(interrupt, Terminated) else 130
+
+
+def _os_error(error):
+    return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
+
+
+def _train_in(folder, config, args):
+    """Train ``config`` in ``folder`` (checked and locked) to its last step and write the finished run."""
+    opened = _open_run(folder, config)
+    if opened is None:
+        print(f"{folder.path} holds this run, finished at step {config.steps}: nothing to do (tinygan plot "
+              f"{folder.path} redraws its figures)")
+        return 0
+    trainer, snapshots = opened
     from . import plots     # matplotlib loads only for commands that draw
 
     draw_snapshot = plots.snapshot_1d if trainer.data.dim == 1 else plots.snapshot_2d
     snapshot_every = max(1, config.steps // SNAPSHOTS_PER_RUN)
-    bounds = snapshots[0]["bounds"] if snapshots else None
-    if not snapshots:
-        snapshots.append(draw_snapshot(trainer))
-        bounds = snapshots[0]["bounds"]
+    checkpoint_every = config.log_every * 10          # every 10 host transfers (1,000 steps with log_every 100)
+
+    def take_snapshot(t):
+        """The frame of the trainer's step, when one is due there and not yet taken; the generator users sample
+        from (the weight average when the config has one), as metrics.json does."""
+        if (t.step % snapshot_every == 0 or t.step == config.steps) and not (snapshots and
+                                                                             snapshots[-1]["step"] >= t.step):
+            bounds = snapshots[0]["bounds"] if snapshots else None      # one box for every frame of the run
+            snapshots.append(draw_snapshot(t, G=t.sampling_generator, bounds=bounds))
 
     bar = _progress_bar(config.steps, trainer.step, args.quiet)
-    started = time.perf_counter()
 
-    def every_step(t):
-        if t.step % snapshot_every == 0 or t.step == config.steps:
-            # the generator users sample from (the weight average when the config has one), as metrics.json does
-            snapshots.append(draw_snapshot(t, G=t.sampling_generator, bounds=bounds))
+    def every_step(t):        # called after each step, once the trainer has checked and kept its state
+        take_snapshot(t)
+        if t.step % checkpoint_every == 0:
+            folder.write_progress(t, snapshots)
         if bar is not None:
             bar.update(t.step - bar.n)
             if t.step % t.log_every == 0 and len(t.history):
                 bar.set_postfix(_progress_numbers(t), refresh=False)
 
+    started, first_step = time.perf_counter(), trainer.step
     try:
-        with backend.limit_blas_threads(args.blas_threads):
+        # NumPy's overflow warnings off: the trainer reports a NaN or inf itself (naming the step), and a picture
+        # of large but finite weights may overflow where it is drawn
+        with backend.limit_blas_threads(args.blas_threads), backend.ignore_float_errors():
+            take_snapshot(trainer)
             trainer.train(callback=every_step, callback_every=1)
-    except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-        print(f"\ninterrupted: the checkpoint at step {trainer.step} is kept in {out}; run the same command "
-              f"to continue", file=sys.stderr)
-        _write_run_files(out, trainer, snapshots, plots, draw=False)
-        return 130
+            seconds = time.perf_counter() - started
+            # the final evaluation goes into the history too (the same numbers where the last step evaluated)
+            final = {"step": trainer.step, **trainer.evaluate()}
+            trainer.history.set_last({name: value for name, value in final.items() if name != "step"})
+            folder.write_progress(trainer, snapshots)
+            draw_figures(folder.path, trainer.history, snapshots, trainer.data, plots)
+            final.setdefault("mmd2", None)      # not computed when the samples are not finite
+            final["seconds"] = round(seconds, 2)
+            folder.write_metrics(final)
+    except KeyboardInterrupt as interrupt:
+        _close(bar)
+        if trainer.last_good_state is not None:     # (train did, unless the interrupt came before or after it)
+            trainer.restore_last_good()
+        with backend.limit_blas_threads(args.blas_threads), backend.ignore_float_errors():
+            take_snapshot(trainer)
+        folder.write_progress(trainer, snapshots)
+        name = "SIGTERM" if isinstance(interrupt, Terminated) else "Ctrl-C"
+        print(f"\ninterrupted ({name}): the checkpoint at step {trainer.step} is kept in {folder.path}; run the "
+              f"same command to continue", file=sys.stderr)
+        return 143 if isinstance(interrupt, Terminated) else 130
     except train.DivergenceError as error:
-        if bar is not None:
-            bar.close()
-        print(f"tinygan: {error}", file=sys.stderr)
+        _close(bar)
         trainer.restore_last_good()
-        _write_run_files(out, trainer, snapshots, plots, draw=False)
+        with backend.limit_blas_threads(args.blas_threads), backend.ignore_float_errors():
+            take_snapshot(trainer)
+        folder.write_progress(trainer, snapshots)
+        print(f"tinygan: {_divergence_advice(error, config, folder.path)}", file=sys.stderr)
         return 1
-    if bar is not None:
-        bar.close()
-    seconds = time.perf_counter() - started
-    final = _write_run_files(out, trainer, snapshots, plots, draw=True, seconds=seconds)
-    print(f"trained {config.dataset} ({config.loss}) to step {trainer.step} in {seconds:.1f} s; run folder {out}")
-    print(f"  figures: {', '.join(sorted(f for f in os.listdir(out) if f.endswith(('.png', '.gif'))))}")
+    _close(bar)
+    if first_step == trainer.step:
+        print(f"finished the run in {folder.path} at step {trainer.step}: its figures and metrics were missing (the "
+              f"command that trained it stopped before writing them)")
+    else:
+        print(f"trained {config.dataset} ({config.loss}) {f'from step {first_step} ' if first_step else ''}to step "
+              f"{trainer.step} in {seconds:.1f} s; run folder {folder.path}")
+    print(f"  figures: {', '.join(sorted(f for f in folder.names() if f in run_folder.FIGURE_FILES))}")
     print("  " + ", ".join(f"{name} {_format(value)}" for name, value in final.items()))
     return 0
+
+
+def _open_run(folder, config):
+    """The trainer that runs ``config`` in the locked ``folder`` and the frames taken so far, or None when the
+    folder holds this run finished. A new or empty folder, or one whose run stopped before its first checkpoint
+    (config.json and no checkpoint: no weights to keep), starts the run from step 0. A folder with a checkpoint
+    continues it when it is the same run: the same config but for the number of steps, which may change where
+    ``TrainConfig.same_first_steps`` says the steps done are also those of the run of the new length."""
+    if not folder.has_checkpoint():
+        if CONFIG_FILE in folder.names():
+            print(f"restarting the run in {folder.path} from step 0: it stopped before its first checkpoint",
+                  file=sys.stderr)
+        folder.write_config(config)
+        return train.Trainer.from_config(config), []
+    state, saved = folder.read_checkpoint(device=config.device)
+    done, here = int(state["step"]), os.path.join(folder.path, CONFIG_FILE)
+    differences = [f"{field.name} {getattr(saved, field.name)!r} there, {getattr(config, field.name)!r} here"
+                   for field in dataclasses.fields(config) if field.name != "steps"
+                   and getattr(saved, field.name) != getattr(config, field.name)]
+    if differences:
+        raise UsageError(f"--out {folder.path} holds a run with another config ({'; '.join(differences[:3])}); "
+                         f"choose a new folder, or continue that run with --config {here}")
+    if config.steps < done:
+        raise UsageError(f"{folder.path} holds a run trained to step {done}; --steps {config.steps} would take "
+                         f"back steps already done: start the shorter run in a new folder (--out)")
+    if not saved.same_first_steps(config.steps, done):
+        drop = round(saved.lr_drop_at * saved.steps)
+        raise UsageError(f"{folder.path} holds a run of {saved.steps} steps whose learning rates drop after step "
+                         f"{drop} (lr_drop_at {saved.lr_drop_at:g}), already passed at step {done}; a run of "
+                         f"{config.steps} steps drops after step {round(saved.lr_drop_at * config.steps)}, so this "
+                         f"folder cannot become that run: start it in a new folder with tinygan train --config "
+                         f"{here} --steps {config.steps} --out NEW_FOLDER")
+    if done == config.steps == saved.steps and folder.is_finished(done):
+        return None
+    trainer = train.Trainer.from_config(config)
+    try:
+        trainer.load_state_dict(state)
+    except (KeyError, TypeError, ValueError) as error:
+        raise UsageError(f"cannot resume the run in {folder.path}: {str(error).splitlines()[0]}")
+    if config.steps != saved.steps:
+        folder.remove_metrics()            # a finished run given more steps is not finished any more
+        folder.write_config(config)
+        print(f"the run in {folder.path} now has {config.steps} steps (it had {saved.steps})", file=sys.stderr)
+    if done < config.steps:
+        print(f"continuing the run in {folder.path} from step {done}", file=sys.stderr)
+    return trainer, [s for s in folder.read_snapshots() if s["step"] <= done]
+
+
+def _divergence_advice(error, config, out):
+    # a third of each learning rate, to three digits: the numbers the command below says
+    lower = dataclasses.replace(config, lr_g=float(f"{config.lr_g / 3:.3g}"), lr_d=float(f"{config.lr_d / 3:.3g}"))
+    return (f"training diverged at step {error.step}: a loss or a parameter became NaN or infinite (loss "
+            f"{config.loss}, lr_g {config.lr_g:g}, lr_d {config.lr_d:g}). The checkpoint at step "
+            f"{error.last_good_step} is kept in {out} (the same command diverges the same way). Try lower learning "
+            f"rates in a new run: tinygan train --config {os.path.join(out, CONFIG_FILE)} --lr-g {lower.lr_g!r} "
+            f"--lr-d {lower.lr_d!r} --out {default_folder(lower)}")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (kill, a job scheduler's stop) raises Terminated, a KeyboardInterrupt: the run stops as on Ctrl-C,
+    at its last checked state, with its files written."""
+    def stop(signum, frame):
+        raise Terminated()
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:             # not the main thread: signals are not ours to handle
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _config_from_arguments(args):
@@ -167,20 +318,18 @@ def _config_from_arguments(args):
             config = train.preset(args.dataset)
         except ValueError as error:
             raise UsageError(str(error))
-    steps = args.steps
-    changes = {"loss": args.loss, "penalty_weight": args.penalty_weight, "steps": steps, "k": args.k,
-               "batch_size": args.batch_size, "device": args.device, "seed": args.seed}
+    changes = {"loss": args.loss, "penalty_weight": args.penalty_weight, "lr_g": args.lr_g, "lr_d": args.lr_d,
+               "steps": args.steps, "k": args.k, "batch_size": args.batch_size, "device": args.device,
+               "seed": args.seed}
     changes = {name: value for name, value in changes.items() if value is not None}
     if args.penalty is not None:
         changes["penalty"] = None if args.penalty.lower() == "none" else args.penalty.lower()
     if args.loss == "wasserstein" and "penalty" not in changes and config.penalty in ("r1", "r2"):
         changes.update(penalty="gp", penalty_weight=changes.get("penalty_weight", 0.1))   # a Lipschitz critic
     try:
-        config = dataclasses.replace(config, **changes).validate()
-        backend.as_device(config.device)                 # a device that is not here: say so now
-    except (ValueError, RuntimeError) as error:
+        return dataclasses.replace(config, **changes).validate()
+    except (ValueError, TypeError) as error:
         raise UsageError(str(error).splitlines()[0])
-    return config
 
 
 def first_look_config(steps=FIRST_LOOK_STEPS):
@@ -191,72 +340,50 @@ def first_look_config(steps=FIRST_LOOK_STEPS):
     return train.TrainConfig(dataset="ring", steps=steps, **train.SHARED_2D_RECIPE).validate()
 
 
-def _default_folder(config):
-    """runs/DATASET for a preset as it is; runs/DATASET-STEPS when only the number of steps differs from it;
-    runs/first-look (runs/first-look-STEPS with other steps) for the first look."""
-    if config == first_look_config(config.steps):
-        suffix = "" if config.steps == FIRST_LOOK_STEPS else f"-{config.steps}"
-        return os.path.join("runs", FIRST_LOOK_FOLDER + suffix)
-    preset = train.PRESETS.get(config.dataset)
-    shortened = preset is not None and dataclasses.replace(config, steps=preset.steps) == preset
-    if shortened and config.steps != preset.steps:
-        return os.path.join("runs", f"{config.dataset}-{config.steps}")
-    return os.path.join("runs", config.dataset)
+def default_folder(config):
+    """The folder a run goes to without --out: runs/NAME, where NAME is the name of the preset the config is
+    closest to (the fewest fields differ; "first-look" for the first look's recipe on the ring), followed by
+    each field that differs from that preset and its value, in the order of TrainConfig's fields:
+
+        runs/ring, runs/ring-steps-2000, runs/grid-seed-3, runs/first-look-steps-8000,
+        runs/moons-loss-hinge-penalty-none, runs/ring-g_hidden-64x64-lr_g-0.001
+
+    A name that would be longer than MAX_FOLDER_NAME characters ends in 12 hex digits of a hash of the config
+    instead of the list of changes. Different configs get different folders; the same config the same one."""
+    key = config.dataset.strip().lower().replace("-", "_")
+    candidates = [(key, train.PRESETS[key])] if key in train.PRESETS else [(key, train.TrainConfig(dataset=key))]
+    if key == "ring":
+        candidates.insert(0, (FIRST_LOOK_FOLDER, first_look_config()))
+    best = None
+    for name, reference in candidates:
+        changed = [field.name for field in dataclasses.fields(config)
+                   if getattr(config, field.name) != getattr(reference, field.name)]
+        if best is None or len(changed) < len(best[1]):
+            best = (name, changed)
+    name, changed = best
+    parts = [name] + [f"{field}-{_folder_value(getattr(config, field))}" for field in changed]
+    folder = re.sub(r"[^A-Za-z0-9._-]", "_", "-".join(parts))
+    if len(folder) > MAX_FOLDER_NAME:
+        folder = f"{name}-{hashlib.sha256(config.to_json().encode('utf-8')).hexdigest()[:12]}"
+    return os.path.join("runs", folder)
 
 
-def _open_run(out, config):
-    """A new trainer for an empty or new folder; the run's own trainer, resumed, for a folder holding the same
-    run (its config equal up to the number of steps)."""
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UsageError(f"--out {out} is a file, not a folder")
-    if os.path.isdir(out) and os.listdir(out):
-        if not _is_run(out):
-            raise UsageError(f"--out {out} exists and is not a run folder (no {CONFIG_FILE} and {CHECKPOINT_FILE}); "
-                             f"choose a new folder")
-        saved = _read_config(out)
-        if dataclasses.replace(saved, steps=config.steps) != config:
-            raise UsageError(f"--out {out} holds a run with another config; choose a new folder, or repeat that run "
-                             f"with --config {os.path.join(out, CONFIG_FILE)}")
-        try:
-            trainer = train.Trainer.from_checkpoint(os.path.join(out, CHECKPOINT_FILE), device=config.device,
-                                                    checkpoint_every=_checkpoint_every(config), steps=config.steps)
-        except (CheckpointError, KeyError, ValueError) as error:
-            raise UsageError(f"cannot resume the run in {out}: {str(error).splitlines()[0]}")
-        snapshots = _read_snapshots(out)
-        snapshots = [s for s in snapshots if s["step"] <= trainer.step]
-        print(f"continuing the run in {out} from step {trainer.step}", file=sys.stderr)
-        return trainer, snapshots
-    os.makedirs(out, exist_ok=True)
-    write_text_atomically(os.path.join(out, CONFIG_FILE), config.to_json() + "\n")
-    trainer = train.Trainer.from_config(config, checkpoint_path=os.path.join(out, CHECKPOINT_FILE),
-                                        checkpoint_every=_checkpoint_every(config))
-    return trainer, []
-
-
-def _checkpoint_every(config):
-    """The run folder's checkpoint is rewritten every 10 host transfers (1,000 steps with log_every = 100)."""
-    return config.log_every * 10
-
-
-def _write_run_files(out, trainer, snapshots, plots, draw, seconds=None):
-    """config, checkpoint, history, metrics and snapshots; and, when ``draw``, the figures."""
-    write_text_atomically(os.path.join(out, CONFIG_FILE), trainer.config.to_json() + "\n")
-    trainer.save_checkpoint(os.path.join(out, CHECKPOINT_FILE))
-    trainer.history.to_csv(os.path.join(out, HISTORY_FILE))
-    plots.save_snapshots(snapshots, os.path.join(out, SNAPSHOTS_FILE))
-    final = {"step": trainer.step, **trainer.evaluate()}
-    if seconds is not None:
-        final["seconds"] = round(seconds, 2)
-    write_text_atomically(os.path.join(out, METRICS_FILE), json.dumps(final, indent=2) + "\n")
-    if draw:
-        draw_figures(out, trainer.history, snapshots, trainer.data, plots)
-    return final
+def _folder_value(value):
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "x".join(_folder_value(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return "-".join(f"{key}-{_folder_value(item)}" for key, item in value.items()) or "none"
+    return str(value)
 
 
 def draw_figures(out, history, snapshots, data, plots):
     """The pictures of a run: curves.png, and game.png (1-D) or samples.png, snapshots.png and training.gif (2-D)."""
     n_modes = getattr(data, "n_modes", None)
-    plots.plot_curves(history, os.path.join(out, "curves.png"), n_modes=n_modes)
+    plots.plot_curves(history, os.path.join(out, "curves.png"), n_modes=n_modes, dim=data.dim)
     if not snapshots:
         return
     if snapshots[0]["kind"] == "1d":
@@ -272,6 +399,11 @@ def _progress_bar(total, initial, quiet):
         return None
     from tqdm import tqdm
     return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
+
+
+def _close(bar):
+    if bar is not None:
+        bar.close()
 
 
 def _progress_numbers(trainer):
@@ -308,22 +440,42 @@ def command_list(args):
 
 
 def command_sample(args):
-    trainer = _load_run(args.run)
     if args.n < 1:
         raise UsageError(f"--n must be a positive number of samples, got {args.n}")
     extension = os.path.splitext(args.out)[1].lower()
+    if os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out} is a folder; name a file FILE.npy or FILE.csv")
     if extension not in (".npy", ".csv"):
         raise UsageError(f"--out must end in .npy or .csv, got {args.out!r}")
-    samples = trainer.sample(args.n, seed=args.seed).to("cpu")
     directory = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(directory):
         raise UsageError(f"the folder of --out {args.out} does not exist")
-    if extension == ".npy":
-        write_bytes_atomically(args.out, backend.npy_bytes(samples.numpy()))
-    else:
-        header = ",".join(f"x{i + 1}" for i in range(samples.shape[1]))
-        lines = [",".join(repr(value) for value in row) for row in samples.numpy().tolist()]
-        write_text_atomically(args.out, "\n".join([header] + lines) + "\n")
+    if (os.path.basename(args.out) in run_folder.RUN_FILES
+            and os.path.isfile(os.path.join(directory, CONFIG_FILE))):
+        raise UsageError(f"--out {args.out} is a file of the run folder {directory}; samples go to a file of "
+                         f"their own")
+    trainer = _load_run(args.run)
+    itemsize = 8 if trainer.config.dtype == "float64" else 4
+    widest = max([trainer.config.latent_dim, *trainer.config.g_hidden, trainer.data.dim])
+    try:
+        check_memory("sample", {f"the samples (--n {args.n} through a layer of {widest} units)":
+                                2 * args.n * widest * itemsize}, backend.CPU)
+    except ValueError as error:
+        raise UsageError(str(error))
+    file_bytes = args.n * trainer.data.dim * (itemsize if extension == ".npy" else 25)
+    if shutil.disk_usage(directory).free < file_bytes:
+        raise UsageError(f"--out {args.out}: {args.n} samples need about {format_bytes(file_bytes)}, more than "
+                         f"the space free in {directory}")
+    samples = trainer.sample(args.n, seed=args.seed).to("cpu")
+    try:
+        if extension == ".npy":
+            write_bytes_atomically(args.out, backend.npy_bytes(samples.numpy()))
+        else:
+            header = ",".join(f"x{i + 1}" for i in range(samples.shape[1]))
+            lines = [",".join(repr(value) for value in row) for row in samples.numpy().tolist()]
+            write_text_atomically(args.out, "\n".join([header] + lines) + "\n")
+    except OSError as error:
+        raise UsageError(f"cannot write --out {args.out}: {_os_error(error)}")
     print(f"wrote {args.n} samples of shape ({args.n}, {samples.shape[1]}) from {args.run} (step {trainer.step}) "
           f"to {args.out}")
     return 0
@@ -332,41 +484,28 @@ def command_sample(args):
 def command_plot(args):
     trainer = _load_run(args.run)
     from . import plots
-    draw_figures(args.run, trainer.history, _read_snapshots(args.run), trainer.data, plots)
+    try:
+        with RunFolder(args.run) as folder:          # not while a `tinygan train` writes the folder
+            draw_figures(args.run, trainer.history, folder.read_snapshots(), trainer.data, plots)
+    except RunFolderError as error:
+        raise UsageError(str(error))
+    except OSError as error:
+        raise UsageError(f"cannot write the figures of {args.run}: {_os_error(error)}")
     print(f"redrew the figures of {args.run} (step {trainer.step})")
     return 0
 
 
-def _is_run(folder):
-    return all(os.path.isfile(os.path.join(folder, name)) for name in (CONFIG_FILE, CHECKPOINT_FILE))
-
-
-def _read_config(folder):
-    try:
-        with open(os.path.join(folder, CONFIG_FILE), encoding="utf-8") as file:
-            return train.TrainConfig.from_json(file.read())
-    except (OSError, ValueError, TypeError) as error:
-        raise UsageError(f"{folder}: cannot read {CONFIG_FILE}: {error}")
-
-
-def _read_snapshots(folder):
-    path = os.path.join(folder, SNAPSHOTS_FILE)
-    if not os.path.isfile(path):
-        return []
-    from . import plots
-    try:
-        return plots.load_snapshots(path)
-    except (CheckpointError, KeyError) as error:
-        raise UsageError(f"{folder}: cannot read {SNAPSHOTS_FILE}: {str(error).splitlines()[0]}")
-
-
 def _load_run(folder):
-    if not os.path.isdir(folder) or not _is_run(folder):
-        raise UsageError(f"{folder} is not a run folder (it needs {CONFIG_FILE} and {CHECKPOINT_FILE}; make one with "
-                         f"tinygan train --out {folder})")
+    """The trainer of a run folder's checkpoint, on the CPU."""
+    if not os.path.isfile(os.path.join(folder, CONFIG_FILE)):
+        raise UsageError(f"{folder} is not a run folder (it needs {CONFIG_FILE} and {CHECKPOINT_FILE}; make one "
+                         f"with tinygan train --out {folder})")
+    if not os.path.isfile(os.path.join(folder, CHECKPOINT_FILE)):
+        raise UsageError(f"{folder} holds no checkpoint yet (its run stopped before the first one); continue it "
+                         f"with tinygan train --config {os.path.join(folder, CONFIG_FILE)} --out {folder}")
     try:
         return train.Trainer.from_checkpoint(os.path.join(folder, CHECKPOINT_FILE), device="cpu")
-    except (CheckpointError, KeyError, ValueError) as error:
+    except (CheckpointError, KeyError, TypeError, ValueError) as error:
         raise UsageError(f"cannot load the run in {folder}: {str(error).splitlines()[0]}")
 
 

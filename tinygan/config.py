@@ -1,35 +1,124 @@
 """What defines a training run: TrainConfig (JSON-serialisable, so a run folder can say exactly how to repeat it),
-the recipes and presets that train each toy dataset well, and the checks of the trainer's options (one place,
-used by both TrainConfig.validate and Trainer)."""
+the recipes and presets that train each toy dataset well, and the checks of every option: each check is written
+once, here; TrainConfig.validate runs all of them, Trainer the ones of its own options (check_training_options)."""
 
 import dataclasses
 import json
+import math
 
 from . import backend, distributions, losses
+from .history import History
+from .nn.layers import ACTIVATIONS
 
 PENALTIES = ("r1", "r2", "gp")
+LATENT_PRIORS = ("normal", "uniform")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+TRAINING_DTYPES = ("float32", "float64")
 
 
-def check_int(owner, name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
+# ---------------------------------------------------------------------------------------------------------------
+# the checks: each raises a one-line ValueError naming the owner, the field, the allowed values and the value
+# ---------------------------------------------------------------------------------------------------------------
+
+def check_int(owner, name, value, minimum, maximum=None):
+    """An integer (not a bool, not a float such as 256.0) in [minimum, maximum]."""
+    if (isinstance(value, bool) or not isinstance(value, int) or value < minimum
+            or (maximum is not None and value > maximum)):
+        allowed = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{owner}: {name} must be an integer {allowed}, got {value!r}")
 
 
-def check_training_options(owner, *, loss, penalty, k, batch_size, log_every, eval_samples, penalty_every,
-                           eval_every, seed, ema, clip_value):
+def check_number(owner, name, value, low=-math.inf, high=math.inf, low_open=False, high_open=False):
+    """A finite real number (an int or a float, not a bool) between low and high, each end included unless
+    ``low_open`` / ``high_open``."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    inside = number and (isinstance(value, int) or math.isfinite(value)) and (
+        (low < value if low_open else low <= value) and (value < high if high_open else value <= high))
+    if not inside:
+        if high == math.inf:
+            allowed = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{owner}: {name} must be a finite number {allowed}, got {value!r}")
+
+
+def check_choice(owner, name, value, choices):
+    if not (isinstance(value, str) and value in choices):
+        raise ValueError(f"{owner}: unknown {name} {value!r}; choose one of: {', '.join(choices)}")
+
+
+def check_widths(owner, name, value):
+    """The hidden layers of an MLP: a list of widths, integers >= 1 (empty: no hidden layer)."""
+    if not (isinstance(value, (list, tuple)) and all(isinstance(width, int) and not isinstance(width, bool)
+                                                     and width >= 1 for width in value)):
+        raise ValueError(f"{owner}: {name} must be a list of layer widths, integers >= 1, got {value!r}")
+
+
+def check_training_options(owner, *, loss, penalty, penalty_weight, penalty_every, k, batch_size, clip_value, ema,
+                           seed, eval_every, eval_samples, log_every):
     """Raise ValueError naming the first of the trainer's options that is not valid."""
     losses.loss_pair(owner, loss, "loss")   # an unknown name raises, listing the names
-    if penalty is not None and penalty not in PENALTIES:
-        raise ValueError(f"{owner}: unknown penalty {penalty!r}; choose None or one of: {', '.join(PENALTIES)}")
-    for name, value in (("k", k), ("batch_size", batch_size), ("log_every", log_every),
-                        ("eval_samples", eval_samples), ("penalty_every", penalty_every)):
-        check_int(owner, name, value, minimum=1)
-    check_int(owner, "eval_every", eval_every, minimum=0)
+    if penalty is not None:                                       # None: no penalty
+        check_choice(owner, "penalty", penalty, PENALTIES)
+    check_number(owner, "penalty_weight", penalty_weight, low=0.0)
+    check_int(owner, "penalty_every", penalty_every, minimum=1)
+    check_int(owner, "k", k, minimum=1)
+    check_int(owner, "batch_size", batch_size, minimum=1)
+    if clip_value is not None:
+        check_number(owner, "clip_value", clip_value, low=0.0, low_open=True)
+    if ema is not None:
+        check_number(owner, "ema (the decay of the weight average)", ema, 0.0, 1.0, low_open=True, high_open=True)
     check_int(owner, "seed", seed, minimum=0)
-    if ema is not None and not 0.0 < ema < 1.0:
-        raise ValueError(f"{owner}: ema is the decay of the weight average, a number in (0, 1), got {ema!r}")
-    if clip_value is not None and not clip_value > 0:
-        raise ValueError(f"{owner}: clip_value must be positive, got {clip_value!r}")
+    check_int(owner, "eval_every", eval_every, minimum=0)
+    check_int(owner, "eval_samples", eval_samples, minimum=2)      # the unbiased MMD^2 needs two samples
+    check_int(owner, "log_every", log_every, minimum=1)
+
+
+def parameter_count(in_features, hidden, out_features):
+    """Weights and biases of an MLP with these widths."""
+    widths = [in_features, *hidden, out_features]
+    return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def memory_needed(config, data_dim):
+    """A lower estimate of the bytes a run of ``config`` holds at once, in parts: {what, with the fields and values
+    that size it: bytes}. The parts: each network's weights, gradients, two Adam moments and the copy kept as the
+    last good state; a layer output and its gradient per layer for a batch; the generator's layers on the
+    evaluation samples; the history (a Python float per column and step, and its copy in the checkpoint); the
+    steps whose numbers wait on the device for the next host transfer (a row tensor and its bookkeeping each). A
+    lower estimate: a run needs more than this, so a config it refuses can never fit."""
+    itemsize = 8 if config.dtype == "float64" else 4
+    widths = [config.latent_dim, *config.g_hidden, data_dim, *config.d_hidden, 1]
+    return {
+        f"G's weights (latent_dim {config.latent_dim}, g_hidden {list(config.g_hidden)})":
+            5 * parameter_count(config.latent_dim, config.g_hidden, data_dim) * itemsize,
+        f"D's weights (d_hidden {list(config.d_hidden)})": 5 * parameter_count(data_dim, config.d_hidden, 1) * itemsize,
+        f"a batch through both networks (batch_size {config.batch_size}, {sum(widths)} units)":
+            2 * config.batch_size * sum(widths) * itemsize,
+        f"the evaluation (eval_samples {config.eval_samples} through a layer of {max(widths)} units)":
+            config.eval_samples * max(widths) * itemsize,
+        f"the history (steps {config.steps})": config.steps * len(History().columns) * (24 + 8 + 8),
+        f"the steps waiting for a host transfer (log_every {config.log_every})": min(config.log_every,
+                                                                                     config.steps) * 400,
+    }
+
+
+def check_memory(owner, needed, device):
+    """Raise ValueError when the parts of ``needed`` ({what: bytes}) add up to more memory than ``device`` has,
+    naming the largest part (which names its fields and their values)."""
+    total, available = sum(needed.values()), backend.total_memory(device)
+    if available is not None and total > available:
+        largest = max(needed, key=needed.get)
+        raise ValueError(f"{owner}: this needs at least {format_bytes(total)} of memory, more than the "
+                         f"{format_bytes(available)} of {device} on this machine; {format_bytes(needed[largest])} of "
+                         f"it for {largest}: make that smaller")
+
+
+def format_bytes(count):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024 or unit == "TiB":
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,9 +130,10 @@ class TrainConfig:
     g_hidden, d_hidden, g_activation, d_activation: the two MLPs (G: latent -> data, D: data -> 1 output).
     loss, penalty, penalty_weight, penalty_every, k, clip_value, ema: see Trainer.
     optimizer ("adam", "rmsprop", "sgd"), lr_g, lr_d, betas (Adam's): both players' optimizers.
-    lr_drop_at, lr_drop_factor: multiply both learning rates by lr_drop_factor after lr_drop_at * steps steps
-    (None: constant learning rates).
-    batch_size, steps (generator steps), seed, device, dtype, eval_every, eval_samples, log_every: see Trainer.
+    lr_drop_at, lr_drop_factor: multiply both learning rates by lr_drop_factor (in (0, 1]) after
+    round(lr_drop_at * steps) steps (None: constant learning rates).
+    batch_size, steps (generator steps, at least 1), seed, device, dtype ("float32" or "float64"), eval_every,
+    eval_samples, log_every: see Trainer.
     """
 
     dataset: str = "ring"
@@ -77,39 +167,81 @@ class TrainConfig:
     log_every: int = 100
 
     def validate(self):
-        """Raise ValueError naming the first field that is not valid (the command line shows it as is)."""
-        distributions.get(self.dataset, **self.dataset_options)   # unknown names raise with the choices
-        check_training_options("TrainConfig", loss=self.loss, penalty=self.penalty, k=self.k,
-                               batch_size=self.batch_size, log_every=self.log_every, eval_samples=self.eval_samples,
-                               penalty_every=self.penalty_every, eval_every=self.eval_every, seed=self.seed,
-                               ema=self.ema, clip_value=self.clip_value)
-        if self.latent not in ("normal", "uniform"):
-            raise ValueError(f"unknown latent prior {self.latent!r}; choose 'normal' or 'uniform'")
-        if self.optimizer not in ("adam", "rmsprop", "sgd"):
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose 'adam', 'rmsprop' or 'sgd'")
-        check_int("TrainConfig", "latent_dim", self.latent_dim, minimum=1)
-        check_int("TrainConfig", "steps", self.steps, minimum=0)
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"TrainConfig: {name} must be positive, got {getattr(self, name)!r}")
-        if self.lr_drop_at is not None and not 0 <= self.lr_drop_at <= 1:
-            raise ValueError(f"TrainConfig: lr_drop_at is a fraction of the steps in [0, 1], got {self.lr_drop_at!r}")
-        backend.as_device(self.device)
-        backend.as_dtype(self.dtype)
+        """Check every field (its type, that it is finite, its range) and that the run's sizes fit this machine's
+        memory (``memory_needed``); raise a one-line ValueError naming the first field that does not, with the
+        allowed values. Returns the config."""
+        owner = "TrainConfig"
+        data = self._dataset(owner)
+        check_choice(owner, "latent prior", self.latent, LATENT_PRIORS)
+        check_int(owner, "latent_dim", self.latent_dim, minimum=1)
+        check_widths(owner, "g_hidden", self.g_hidden)
+        check_widths(owner, "d_hidden", self.d_hidden)
+        check_choice(owner, "g_activation", self.g_activation, ACTIVATIONS)
+        check_choice(owner, "d_activation", self.d_activation, ACTIVATIONS)
+        check_training_options(owner, loss=self.loss, penalty=self.penalty, penalty_weight=self.penalty_weight,
+                               penalty_every=self.penalty_every, k=self.k, batch_size=self.batch_size,
+                               clip_value=self.clip_value, ema=self.ema, seed=self.seed, eval_every=self.eval_every,
+                               eval_samples=self.eval_samples, log_every=self.log_every)
+        check_choice(owner, "optimizer", self.optimizer, OPTIMIZERS)
+        check_number(owner, "lr_g", self.lr_g, low=0.0, low_open=True)
+        check_number(owner, "lr_d", self.lr_d, low=0.0, low_open=True)
+        if not (isinstance(self.betas, (list, tuple)) and len(self.betas) == 2):
+            raise ValueError(f"{owner}: betas must be a pair of numbers in [0, 1), got {self.betas!r}")
+        for beta in self.betas:
+            check_number(owner, "each of betas", beta, 0.0, 1.0, high_open=True)
+        if self.lr_drop_at is not None:
+            check_number(owner, "lr_drop_at (a fraction of the steps)", self.lr_drop_at, 0.0, 1.0)
+        check_number(owner, "lr_drop_factor", self.lr_drop_factor, 0.0, 1.0, low_open=True)
+        check_int(owner, "steps", self.steps, minimum=1)
+        try:
+            device = backend.as_device(self.device)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"{owner}: device: {str(error).splitlines()[0]}") from None
+        check_choice(owner, "dtype", self.dtype, TRAINING_DTYPES)
+        check_memory(owner, memory_needed(self, data.dim), device)
         return self
 
+    def same_first_steps(self, steps, done):
+        """Whether the first ``done`` steps of this run are also the first steps of the same run with ``steps``
+        steps instead: true unless a learning-rate drop sits at a different step in the two lengths and the run
+        has passed the earlier of the two (nothing else a step does depends on the length of the run)."""
+        if self.lr_drop_at is None or self.lr_drop_factor == 1:
+            return True
+        drop_here, drop_there = round(self.lr_drop_at * self.steps), round(self.lr_drop_at * steps)
+        return drop_here == drop_there or done <= min(drop_here, drop_there)
+
+    def _dataset(self, owner):
+        """The dataset of this config, made to check its name and options."""
+        try:
+            distributions.get(self.dataset)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{owner}: {error}") from None
+        if not (isinstance(self.dataset_options, dict) and all(isinstance(key, str) for key in self.dataset_options)):
+            raise ValueError(f"{owner}: dataset_options must be an object of keyword arguments for the dataset, got "
+                             f"{self.dataset_options!r}")
+        try:
+            return distributions.get(self.dataset, **self.dataset_options)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{owner}: dataset_options {self.dataset_options!r} do not make a {self.dataset!r} "
+                             f"dataset: {str(error).splitlines()[0]}") from None
+
     def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2)
+        """The config as JSON text; strict JSON (a NaN or an infinity raises ValueError: validate refuses them)."""
+        return json.dumps(dataclasses.asdict(self), indent=2, allow_nan=False)
 
     @classmethod
     def from_json(cls, text):
+        """The config a ``to_json`` text describes. Fields it leaves out take their defaults; unknown fields and
+        text that is not a JSON object raise ValueError. The values are not checked here: call ``validate``."""
         fields = json.loads(text)
+        if not isinstance(fields, dict):
+            raise ValueError(f"TrainConfig.from_json: expected a JSON object of fields, got {type(fields).__name__}")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = set(fields) - known
         if unknown:
             raise ValueError(f"TrainConfig.from_json: unknown fields {sorted(unknown)}")
         for name in ("g_hidden", "d_hidden", "betas"):
-            if name in fields:
+            if isinstance(fields.get(name), list):
                 fields[name] = tuple(fields[name])
         return cls(**fields)
 

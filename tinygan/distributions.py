@@ -40,6 +40,10 @@ from .tensor import Tensor
 
 _LOG_2PI = math.log(2 * math.pi)
 
+MAX_MODES = 100_000
+"""The most modes (or dark squares) the ring, grid and checkerboard are made with: toy data, and a limit that keeps
+a typo such as n_modes=10**9 from filling the memory before anything else can say no."""
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # the base class
@@ -168,10 +172,13 @@ def _check_positive(owner, name, value):
         raise ValueError(f"{owner}: {name} must be positive, got {value.tolist()}")
 
 
-def _positive_int(owner, name, value):
-    """``value`` as an int, or a ValueError unless it is a positive integer (not a bool, not a float)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+def _positive_int(owner, name, value, maximum=None):
+    """``value`` as an int, or a ValueError unless it is a positive integer (not a bool, not a float), at most
+    ``maximum`` when one is given."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
+            or (maximum is not None and value > maximum)):
+        allowed = "a positive int" if maximum is None else f"an int in [1, {maximum}]"
+        raise ValueError(f"{owner}: {name} must be {allowed}, got {value!r}")
     return int(value)
 
 
@@ -369,7 +376,7 @@ def ring(n_modes=8, radius=1.0, std=0.01):
     The defaults are the 2D-ring of the mode-collapse benchmarks (8 modes, radius 1, std 0.01, as in PacGAN,
     which gives variance 1e-4); other papers change radius and std, which is what the arguments are for.
     """
-    n_modes = _positive_int("ring", "n_modes", n_modes)
+    n_modes = _positive_int("ring", "n_modes", n_modes, MAX_MODES)
     angles = [2 * math.pi * i / n_modes for i in range(n_modes)]
     return GaussianMixture([[radius * math.cos(a), radius * math.sin(a)] for a in angles], std)
 
@@ -381,7 +388,7 @@ def grid(n_per_side=5, spacing=2.0, std=0.05):
 
     The defaults give the 25 modes at {-4, -2, 0, 2, 4}^2 with std 0.05 (variance 0.0025) of the 2D-grid benchmark.
     """
-    n_per_side = _positive_int("grid", "n_per_side", n_per_side)
+    n_per_side = _positive_int("grid", "n_per_side", n_per_side, math.isqrt(MAX_MODES))
     coordinates = [(i - (n_per_side - 1) / 2) * spacing for i in range(n_per_side)]
     return GaussianMixture([[a, b] for a in coordinates for b in coordinates], std)
 
@@ -461,7 +468,7 @@ class Checkerboard(Distribution):
     dim = 2
 
     def __init__(self, n_per_side=4, square=1.0):
-        self.n_per_side = _positive_int("Checkerboard", "n_per_side", n_per_side)
+        self.n_per_side = _positive_int("Checkerboard", "n_per_side", n_per_side, math.isqrt(2 * MAX_MODES))
         self.square = float(square)
         if not 0 < self.square < math.inf:
             raise ValueError(f"Checkerboard: square must be a positive number, got {square!r}")

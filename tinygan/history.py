@@ -87,12 +87,19 @@ class History:
     def to_csv(self, path):
         """Write the history as CSV (a header, then one line per step; NaN written as an empty field),
         atomically. repr() of each float, so reading it back gives the same numbers."""
+        write_text_atomically(path, self.csv_header() + "".join(self.csv_rows()))
+
+    def csv_header(self):
+        return ",".join(self.columns) + "\n"
+
+    def csv_rows(self, start=0):
+        """The lines of ``to_csv``'s file for the steps from index ``start`` on, each ending in a newline (a writer
+        that keeps the lines of earlier steps formats only the new ones)."""
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(self.columns)
-        for row in zip(*self.columns.values()):
+        for row in zip(*(values[start:] for values in self.columns.values())):
             writer.writerow("" if math.isnan(value) else repr(value) for value in row)
-        write_text_atomically(path, text.getvalue())
+        return text.getvalue().splitlines(keepends=True)
 
     @classmethod
     def from_csv(cls, path, meta=None):

@@ -482,7 +482,7 @@ def plot_samples_2d(snapshot, ax=None, path=None, title=None, colorbar=True, leg
     if colorbar:
         (figure or ax.figure).colorbar(image, ax=ax, shrink=0.8, label=label)
     if legend:
-        ax.legend(handles=_legend_handles_2d(show_arrows, show_manifold), loc="upper right", fontsize=7,
+        ax.legend(handles=_legend_handles_2d(show_arrows, show_manifold), loc="upper right", fontsize=8,
                   framealpha=0.8)
     if figure is None:
         return ax
@@ -596,14 +596,14 @@ def plot_comparison_2d(runs, path=None, title=None, n_modes=None, columns=4):
     return _finish(figure, path)
 
 
-def animate_2d(snapshots, path, title=None, fps=4, dpi=60, max_frames=40):
-    """An animated GIF of a whole run, one frame per 2-D snapshot (the picture of ``plot_samples_2d``), written
-    with matplotlib's PillowWriter, without the level lines (the colour bands remain) to keep the file small. At
-    most ``max_frames`` snapshots are used (evenly spaced, first and last included); the last frame is held for a
-    second. Returns the path."""
+def animate_2d(snapshots, path, title=None, fps=4, dpi=100, max_frames=40):
+    """An animated GIF of a whole run, one frame per 2-D snapshot: the picture of ``plot_samples_2d`` (samples.png)
+    at its size and resolution, with its colour bar and legend, without the level lines (the colour bands remain)
+    to keep the file small. At most ``max_frames`` snapshots are used (evenly spaced, first and last included); the
+    last frame is held for a second. Written with matplotlib's PillowWriter. Returns the path."""
     _check_kind("animate_2d", snapshots, "2d")
     snapshots = _pick(snapshots, max_frames)
-    figure = _new_figure(5.6, 5.0)
+    figure = _new_figure(5.6, 4.8)
     writer = PillowWriter(fps=fps)
     folder = os.path.dirname(os.fspath(path))
     if folder:
@@ -613,7 +613,7 @@ def animate_2d(snapshots, path, title=None, fps=4, dpi=60, max_frames=40):
         for snapshot in frames:
             figure.clear()
             ax = figure.add_subplot()
-            plot_samples_2d(snapshot, ax=ax, colorbar=False, contours=False,
+            plot_samples_2d(snapshot, ax=ax, contours=False,
                             title=f"{title or snapshot['loss'] + ' GAN'}: step {snapshot['step']}")
             writer.grab_frame()
     return path
@@ -654,7 +654,7 @@ def _plot_noisy(ax, steps, values, color, label, smooth=True):
         ax.plot(steps, values, color=color, label=label, marker="o" if len(values) < 30 else None, markersize=3)
 
 
-def plot_curves(history, path=None, title=None, n_modes=None):
+def plot_curves(history, path=None, title=None, n_modes=None, dim=None):
     """The training curves of a run, one panel per kind of measurement that the history holds:
 
     - losses of D and G per step, with their equilibrium values (``EQUILIBRIUM``: log 4 and log 2 for the
@@ -662,12 +662,15 @@ def plot_curves(history, path=None, title=None, n_modes=None):
     - the mean discriminator output on real samples, D(x), and on generated ones, D(G(z)), which meet at 1/2 at
       the equilibrium of the losses in ``HALF_AT_EQUILIBRIUM``;
     - the gradient norms of D's and G's losses with respect to their parameters (log scale);
-    - at evaluation steps: modes captured (of ``n_modes`` when given), the high-quality fraction and the MMD^2
-      between generated and real samples (which tends to 0).
+    - at evaluation steps: modes captured (of ``n_modes`` when given), the high-quality fraction (with the data's
+      own, ``within_three_stds(dim)``, when the data's dimension ``dim`` is given) and the MMD^2 between generated
+      and real samples (which tends to 0, and being unbiased, scatters around 0: below it too).
 
-    ``history``: a train.History (its ``columns`` and ``meta``) or a plain dict of columns (lists of floats, NaN
-    where not recorded, with a "step" column) with optional "meta". Noisy per-step curves are drawn faintly with a
-    moving average on top.
+    Every panel spans the whole run, from step 0 to the last step, so that a run of a few steps or with a single
+    evaluation is drawn to the same scale as a long one; series of fewer than 30 points are drawn with a marker
+    at each point. ``history``: a train.History (its ``columns`` and ``meta``) or a plain dict of columns (lists
+    of floats, NaN where not recorded, with a "step" column) with optional "meta". Noisy per-step curves are drawn
+    faintly with a moving average on top.
     """
     columns = getattr(history, "columns", history)
     meta = getattr(history, "meta", None) or (columns.get("meta") if isinstance(columns, dict) else None) or {}
@@ -690,9 +693,11 @@ def plot_curves(history, path=None, title=None, n_modes=None):
     n_columns = min(3, len(panels))
     n_rows = math.ceil(len(panels) / n_columns)
     figure = _new_figure(4.6 * n_columns, 3.4 * n_rows + 0.4)
+    last_step = max(max(columns.get("step") or [1]), 1)
     for index, panel in enumerate(panels):
         ax = figure.add_subplot(n_rows, n_columns, index + 1)
         ax.set_xlabel("generator step")
+        ax.set_xlim(-0.03 * last_step, 1.03 * last_step)
         if panel == "losses":
             _draw_loss_panel(ax, columns, loss)
         elif panel == "outputs":
@@ -712,24 +717,40 @@ def plot_curves(history, path=None, title=None, n_modes=None):
             _plot_noisy(ax, *_series(columns, "modes_captured"), "tab:green", "modes captured", smooth=False)
             if n_modes:
                 ax.axhline(n_modes, color="black", linestyle=":", label=f"all {n_modes} modes")
-            ax.set_ylim(bottom=0)
+            ax.set_ylim(bottom=-0.3)                       # a run that found no mode shows its points at 0
             ax.set_ylabel("modes with a high-quality sample")
             ax.set_title("Modes captured")
         elif panel == "high_quality_fraction":
             _plot_noisy(ax, *_series(columns, "high_quality_fraction"), "tab:green", "high-quality fraction",
                         smooth=False)
-            ax.axhline(0.989, color="black", linestyle=":", label="the data's own (0.989 in 2-D)")
-            ax.set_ylim(0, 1.05)
+            if dim is not None:
+                own = within_three_stds(dim)
+                ax.axhline(own, color="black", linestyle=":", label=f"the data's own ({own:.3f} in {dim}-D)")
+            ax.set_ylim(-0.03, 1.05)
             ax.set_ylabel("samples within 3 std of a mode")
             ax.set_title("Sample quality")
         elif panel == "mmd2":
             _plot_noisy(ax, *_series(columns, "mmd2"), "tab:red", "MMD^2(generated, real)", smooth=False)
-            ax.axhline(0.0, color="black", linestyle=":", label="0: same distribution")
+            ax.axhline(0.0, color="black", linestyle=":", label="0: same distribution (unbiased: dips below)")
             ax.set_ylabel("MMD^2 (Gaussian kernel)")
             ax.set_title("Distance to the data")
         ax.legend(fontsize=8)
     figure.suptitle(title or f"Training curves ({loss or 'GAN'} loss)")
     return _finish(figure, path)
+
+
+def within_three_stds(dim):
+    """The fraction of a Gaussian's samples within 3 standard deviations of its mean in ``dim`` dimensions,
+    P(chi^2_dim < 9): the data's own high-quality fraction (0.9973 in 1-D, 1 - exp(-4.5) = 0.9889 in 2-D). The
+    regularised lower incomplete gamma function P(dim/2, 9/2), by its power series."""
+    a, x = dim / 2, 4.5
+    term = total = 1.0 / a
+    n = 0
+    while term > 1e-17 * total:
+        n += 1
+        term *= x / (a + n)
+        total += term
+    return total * math.exp(a * math.log(x) - x - math.lgamma(a))
 
 
 def _draw_loss_panel(ax, columns, loss):

@@ -47,7 +47,9 @@ import hashlib
 import json
 import math
 import os
+import re
 import uuid
+from json.decoder import scanstring
 from typing import NamedTuple
 
 from . import backend
@@ -61,6 +63,7 @@ STRUCTURE_KEY = "tinygan.structure"
 CHECKSUM_KEY = "tinygan.sha256"
 
 MAX_HEADER_BYTES = 100_000_000  # the limit of the reference safetensors reader: a header is never this large
+MAX_NESTING = 100               # containers inside containers, on both sides (see save)
 
 _DTYPE_CODES = {backend.float32: "F32", backend.float64: "F64", backend.int32: "I32", backend.int64: "I64",
                 backend.bool_: "BOOL"}
@@ -93,8 +96,9 @@ def save(state, path):
     """Write ``state`` to ``path`` as a safetensors file, atomically.
 
     ``state`` is a tg Tensor (any device; its values are copied to the host), an int, float, bool, str or None,
-    or a list, tuple or dict (str or int keys) of those, nested as deep as you like. Anything else raises a
-    TypeError naming where it sits in ``state`` (a container inside itself, or a string that is not valid
+    or a list, tuple or dict (str or int keys) of those, nested up to MAX_NESTING (100) containers deep: the
+    limit ``load`` reads back, so whatever ``save`` writes loads. Anything else raises a TypeError naming where it
+    sits in ``state`` (a container inside itself, nesting deeper than the limit, or a string that is not valid
     Unicode, a ValueError), before any file is touched. Subclasses (an OrderedDict, a namedtuple) are saved as
     their base type.
 
@@ -141,6 +145,9 @@ def _encode(value, keys, tensors, open_containers):
                         f"{' (make it a tensor with tg.tensor(...))' if backend.is_array(value) else ''}")
     if id(value) in open_containers:
         raise ValueError(f"save: {_where(keys)} contains itself; a checkpoint cannot hold a circular reference")
+    if len(keys) >= MAX_NESTING:
+        raise ValueError(f"save: {_where(keys)} is a container {len(keys) + 1} deep; a checkpoint holds containers "
+                         f"nested at most {MAX_NESTING} deep (the depth load reads back)")
     open_containers.add(id(value))
     if isinstance(value, dict):
         for key in value:
@@ -291,16 +298,18 @@ def load(path, device=None):
     without tinygan's metadata gives a flat dict {tensor name: Tensor}.
 
     The whole file is checked before any tensor is built; a file that fails a check raises CheckpointError (a
-    ValueError) naming the file and the key. A missing file raises the usual OSError.
+    ValueError) naming the file and the key. A missing file raises the usual OSError. The header is read one
+    entry at a time and refused at its first fault (see ``_header_members``), so a hostile header costs time and
+    memory in proportion to what comes before the fault; tinygan's structure entry (a JSON string in the metadata)
+    is parsed whole, in time and memory proportional to its length, like the state it describes.
     """
     device = backend.as_device(device)  # a missing GPU is reported before the file is read
     path = os.fspath(path)
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
-        header = _read_header(file, size, path)
+        metadata, entries = _read_header(file, size, path)
         data_size = size - file.tell()
-        metadata = _check_metadata(header.pop("__metadata__", {}), path)
-        entries = _check_entries(header, data_size, path)
+        _check_tiling(entries, data_size, path)
         # Any "tinygan." entry makes it our file, so a damaged format_version key is an error, not a foreign file.
         ours = any(key.startswith("tinygan.") for key in metadata)
         structure = _check_structure(metadata, entries, path) if ours else None
@@ -319,7 +328,8 @@ def load(path, device=None):
 
 
 def _read_header(file, size, path):
-    """Read the 8-byte length and the JSON header after it; return the header as a dict."""
+    """Read the 8-byte length and the JSON header after it, checking each entry as it is read; return the
+    metadata (a dict of strings) and the tensor entries ({name: _Entry}, in header order)."""
     prefix = file.read(8)
     if len(prefix) < 8:
         raise _error(path, f"the file is {size} bytes long, too short for a safetensors header (8 bytes of "
@@ -332,15 +342,27 @@ def _read_header(file, size, path):
     if 8 + length > size:
         raise _error(path, f"the first 8 bytes give a header length of {length} bytes, but the file is {size} "
                            f"bytes long: it is truncated or not a safetensors file{_looks_like(prefix)}")
-    text = file.read(length)
+    data_size = size - 8 - length
     try:
-        header = _parse_json(text.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise _error(path, f"the header is not valid UTF-8 JSON ({error}): the file is corrupted or not a "
+        text = file.read(length).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _error(path, f"the header is not valid UTF-8 ({error}): the file is corrupted or not a "
                            f"safetensors file{_looks_like(prefix)}") from None
-    if not isinstance(header, dict):
-        raise _error(path, f"the header is JSON {type(header).__name__}, not an object")
-    return header
+    metadata, entries = None, {}
+    try:
+        for name, fields in _header_members(text):
+            if name in entries or (name == "__metadata__" and metadata is not None):
+                raise _error(path, f"the key {name!r} appears more than once in the header")
+            if name == "__metadata__":
+                metadata = _check_metadata(fields, path)
+            else:
+                entries[name] = _check_entry(name, fields, data_size, path)
+    except CheckpointError:
+        raise
+    except ValueError as error:
+        raise _error(path, f"the header is not valid safetensors JSON: {error}; the file is corrupted or not a "
+                           f"safetensors file{_looks_like(prefix)}") from None
+    return metadata or {}, entries
 
 
 def _looks_like(prefix):
@@ -355,34 +377,123 @@ def _looks_like(prefix):
     return ""
 
 
+# The header, read as the small grammar it is. Every safetensors header has this shape:
+#
+#     header = { name: { field: string | number | [numbers], ... }, ... }
+#
+# a tensor entry {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]} per tensor, and "__metadata__", an
+# object of strings. Reading it as that grammar, one member at a time, instead of json.loads on the whole text,
+# refuses a hostile header (a million keys, megabytes of nested lists) at its first wrong token, in time and
+# memory proportional to what came before it: json.loads would first build every object (a 100 MB header of
+# "[[],[],...]" takes 2.5 GB of Python lists) and checking repeated keys needs the whole object. Strings are read
+# by json's own scanner, numbers and lists of numbers by json.loads.
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_FLAT_LIST = re.compile(r'\[[^\[\]{}"]{0,10000}\]')   # 64 sizes of 20 digits need 1,400 characters
+_SCALAR = re.compile(r'[^\s,\[\]{}":]{1,100}')         # a number, true, false or null (json.loads checks which)
+
+
+def _header_members(text):
+    """Yield (name, fields) for each member of the header ``text`` in order: ``fields`` a dict of the member's
+    object (strings, numbers, lists of numbers). Raises ValueError saying what was expected where."""
+    scanner = _Scanner(text)
+    if scanner.peek() != "{":
+        scanner.fail("'{': the header is not an object")
+    for name in scanner.keys():
+        yield name, scanner.flat_object(name)
+    if scanner.peek():
+        scanner.fail("the end of the header")
+
+
+class _Scanner:
+    """A position in JSON text and the few steps the header's grammar needs (see ``_header_members``)."""
+
+    def __init__(self, text):
+        self.text, self.position = text, 0
+
+    def peek(self):
+        """The next character that is not white space ("" at the end), without taking it."""
+        self.position = _SPACE.match(self.text, self.position).end()
+        return self.text[self.position:self.position + 1]
+
+    def take(self, character):
+        if self.peek() != character:
+            self.fail(repr(character))
+        self.position += 1
+
+    def fail(self, expected):
+        found = repr(self.text[self.position:self.position + 30]) if self.position < len(self.text) else "the end"
+        raise ValueError(f"expected {expected} at character {self.position}, found {found}")
+
+    def keys(self):
+        """Yield each key of the object that starts here, leaving the position at the key's value: the caller
+        reads the value before it asks for the next key."""
+        self.take("{")
+        if self.peek() == "}":
+            self.position += 1
+            return
+        while True:
+            if self.peek() != '"':
+                self.fail("a string key")
+            key, self.position = scanstring(self.text, self.position + 1, True)
+            self.take(":")
+            yield key
+            if self.peek() != ",":
+                self.take("}")
+                return
+            self.position += 1
+
+    def flat_object(self, name):
+        """An object of strings, numbers and lists of numbers, as a dict; a key given twice is refused."""
+        if self.peek() != "{":
+            self.fail(f"an object for {name!r}")
+        fields = {}
+        for key in self.keys():
+            if key in fields:
+                raise ValueError(f"{name!r} has the key {key!r} more than once")
+            fields[key] = self.flat_value()
+        return fields
+
+    def flat_value(self):
+        if self.peek() == '"':
+            value, self.position = scanstring(self.text, self.position + 1, True)
+            return value
+        match = (_FLAT_LIST if self.peek() == "[" else _SCALAR).match(self.text, self.position)
+        if match is None:
+            self.fail("a string, a number or a list of numbers (at most 10,000 characters)")
+        self.position = match.end()
+        return json.loads(match.group(), parse_constant=_no_constant)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 def _parse_json(text):
-    """json.loads, refusing a repeated key (the format forbids it, and json would silently keep the last one)
-    and NaN/Infinity (not JSON; other readers reject them)."""
-    def no_repeats(pairs):
-        keys = [key for key, _ in pairs]
-        repeated = {key for key in keys if keys.count(key) > 1}
-        if repeated:
-            raise ValueError(f"the key {sorted(repeated)[0]!r} appears more than once")
-        return dict(pairs)
+    """json.loads, refusing a repeated key (json would silently keep the last one) and NaN/Infinity (not JSON;
+    other readers reject them)."""
+    return json.loads(text, object_pairs_hook=_dict_without_repeats, parse_constant=_no_constant)
 
-    def no_constants(name):
-        raise ValueError(f"{name} is not JSON")
 
-    return json.loads(text, object_pairs_hook=no_repeats, parse_constant=no_constants)
+def _dict_without_repeats(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {key!r} appears more than once")
+        result[key] = value
+    return result
 
 
 def _check_metadata(metadata, path):
     """``__metadata__`` must map strings to strings."""
-    if not isinstance(metadata, dict) or not all(isinstance(value, str) for value in metadata.values()):
+    if not all(isinstance(value, str) for value in metadata.values()):
         raise _error(path, "__metadata__ must be a JSON object of strings", "__metadata__")
     return metadata
 
 
-def _check_entries(header, data_size, path):
-    """Check every tensor entry of the header, and that together they tile the data exactly; return them as
-    {name: _Entry} in header order."""
-    entries = {name: _check_entry(name, info, data_size, path) for name, info in header.items()}
-    position = 0  # where the next tensor must begin: no gaps, no overlaps
+def _check_tiling(entries, data_size, path):
+    """The tensors of the header together tile the data exactly: no gaps, no overlaps, nothing after them."""
+    position = 0  # where the next tensor must begin
     for name, entry in sorted(entries.items(), key=lambda item: (item[1].begin, item[1].end)):
         if entry.begin != position:
             problem = "overlaps the tensor before it" if entry.begin < position else "leaves a gap before it"
@@ -392,13 +503,12 @@ def _check_entries(header, data_size, path):
     if position != data_size:
         raise _error(path, f"the tensors hold {position} bytes but the file has {data_size} bytes after the "
                            f"header: it has trailing bytes or is corrupted")
-    return entries
 
 
 def _check_entry(name, info, data_size, path):
-    """Check one tensor entry: known dtype, a shape of sizes, offsets inside the data that hold exactly
-    prod(shape) * itemsize bytes."""
-    if not isinstance(info, dict) or sorted(info) != ["data_offsets", "dtype", "shape"]:
+    """Check one tensor entry: known dtype, a shape of at most backend.MAX_DIMS sizes that an array can have,
+    offsets inside the data that hold exactly prod(shape) * itemsize bytes."""
+    if sorted(info) != ["data_offsets", "dtype", "shape"]:
         raise _error(path, f"a tensor entry must be an object with dtype, shape and data_offsets, got "
                            f"{json.dumps(info)[:200]}", name)
     code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
@@ -406,6 +516,12 @@ def _check_entry(name, info, data_size, path):
         raise _error(path, f"dtype {code!r} is not one tinygan has ({', '.join(_DTYPES)})", name)
     if not isinstance(shape, list) or not all(_is_count(size) for size in shape):
         raise _error(path, f"shape must be a list of non-negative integers, got {shape!r}", name)
+    if len(shape) > backend.MAX_DIMS:
+        raise _error(path, f"shape has {len(shape)} dimensions, more than the {backend.MAX_DIMS} an array may have",
+                     name)
+    # An array's byte count (leaving out sizes 0) must fit in a signed 64-bit index, even when it is empty.
+    if math.prod(size for size in shape if size) * _DTYPES[code].itemsize > backend.MAX_ARRAY_BYTES:
+        raise _error(path, f"shape {shape} of {code} is larger than any array can be", name)
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(offset) for offset in offsets)
             and offsets[0] <= offsets[1]):
         raise _error(path, f"data_offsets must be [begin, end] with 0 <= begin <= end, got {offsets!r}", name)
@@ -436,7 +552,7 @@ def _check_structure(metadata, entries, path):
     for key in (STRUCTURE_KEY, CHECKSUM_KEY):
         if key not in metadata:
             raise _error(path, "this tinygan metadata entry is missing", key)
-    used = []
+    used = set()
     try:
         structure = _decode(_parse_json(metadata[STRUCTURE_KEY]), [], used, entries)
     except (ValueError, RecursionError) as error:
@@ -458,10 +574,13 @@ def _decode(node, keys, used, entries):
                 raise ValueError(f"{_where(keys)} refers to tensor {content!r}, which is not in the file")
             if content in used:
                 raise ValueError(f"{_where(keys)} refers to tensor {content!r}, which is used twice")
-            used.append(content)
+            used.add(content)
             return _TensorRef(content)
         if kind == "float" and content in ("nan", "inf", "-inf"):
             return float(content)
+        if kind in ("list", "tuple", "dict") and len(keys) >= MAX_NESTING:
+            raise ValueError(f"{_where(keys)} is a container {len(keys) + 1} deep; a checkpoint nests containers at "
+                             f"most {MAX_NESTING} deep")
         if kind in ("list", "tuple") and isinstance(content, list):
             items = [_decode(item, keys + [index], used, entries) for index, item in enumerate(content)]
             return items if kind == "list" else tuple(items)

@@ -52,7 +52,8 @@ INIT_KEY, STEP_KEY, EVAL_KEY = 0, 1, 2
 
 # TrainConfig and the presets live in config.py; they are reachable from here too (tg.train.preset("ring")).
 __all__ = ["Trainer", "LearningRateDrop", "DivergenceError", "History", "TrainConfig", "preset", "PRESETS",
-           "SHARED_2D_RECIPE", "RING_RECIPE", "GRID_RECIPE", "PENALTIES", "INIT_KEY", "STEP_KEY", "EVAL_KEY"]
+           "read_checkpoint", "SHARED_2D_RECIPE", "RING_RECIPE", "GRID_RECIPE", "PENALTIES", "INIT_KEY", "STEP_KEY",
+           "EVAL_KEY"]
 
 
 class DivergenceError(RuntimeError):
@@ -103,9 +104,10 @@ class Trainer:
                  penalty_every=1, k=1, batch_size=256, clip_value=None, ema=None, lr_schedule=None, seed=0,
                  eval_every=500, eval_samples=2500, log_every=100, checkpoint_path=None, checkpoint_every=None,
                  config=None, compile=False):
-        check_training_options("Trainer", loss=loss, penalty=penalty, k=k, batch_size=batch_size,
-                               log_every=log_every, eval_samples=eval_samples, penalty_every=penalty_every,
-                               eval_every=eval_every, seed=seed, ema=ema, clip_value=clip_value)
+        check_training_options("Trainer", loss=loss, penalty=penalty, penalty_weight=penalty_weight,
+                               penalty_every=penalty_every, k=k, batch_size=batch_size, clip_value=clip_value,
+                               ema=ema, seed=seed, eval_every=eval_every, eval_samples=eval_samples,
+                               log_every=log_every)
         self.G, self.D, self.opt_G, self.opt_D = G, D, opt_G, opt_D
         self.data, self.latent = data, latent
         self.loss, self.penalty, self.penalty_weight = loss, penalty, float(penalty_weight)
@@ -176,12 +178,10 @@ class Trainer:
         """Rebuild a trainer made by ``from_config`` from its checkpoint file and restore its state; ``train``
         then continues the run. device: where to continue (default: the device of the saved config). steps: a
         new length for the run (default: the saved config's); the learning-rate schedule follows it, so a run
-        extended this way is not the same as one that had the new length from the start."""
-        state = load(path)
-        if not state.get("config"):
-            raise ValueError(f"Trainer.from_checkpoint: {path} holds no config (the trainer was not made by "
-                             f"from_config); build the same trainer yourself and call load_checkpoint")
-        config = TrainConfig.from_json(state["config"])
+        extended this way is the run that had the new length from the start only while neither length's
+        learning-rate drop has been reached (``TrainConfig.same_first_steps``; the command line refuses the
+        others). Raises ValueError for a file that is not such a checkpoint (see ``read_checkpoint``)."""
+        state, config = read_checkpoint(path)
         if device is not None:
             config = dataclasses.replace(config, device=str(backend.as_device(device)))
         if steps is not None:
@@ -449,6 +449,32 @@ class Trainer:
     def load_checkpoint(self, path):
         """Restore the state saved by ``save_checkpoint`` into this trainer."""
         self.load_state_dict(load(path, device=self.device))
+
+
+TRAINER_STATE_KEYS = ("format", "step", "config", "G", "D", "opt_G", "opt_D", "history")
+"""What every checkpoint of Trainer.save_checkpoint holds (and "G_ema" when the run has a weight average)."""
+
+
+def read_checkpoint(path, device=None):
+    """The state that ``Trainer.save_checkpoint`` wrote to ``path`` (tensors on ``device``) and the TrainConfig it
+    holds: (state, config), the config not yet validated. Raises CheckpointError for a damaged file, and ValueError
+    for one that is not a checkpoint of a trainer made by ``from_config`` (another program's safetensors, a list,
+    a state without a config), naming the file and what is missing."""
+    state = load(path, device=device)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not the state of a trainer")
+    missing = [key for key in TRAINER_STATE_KEYS if key not in state]
+    if missing or state["format"] != "tinygan.train/1":
+        raise ValueError(f"{path} is not the checkpoint of a trainer (format tinygan.train/1 with "
+                         f"{', '.join(TRAINER_STATE_KEYS)}); it lacks {', '.join(missing) or 'the format'}")
+    if not state["config"]:
+        raise ValueError(f"Trainer.from_checkpoint: {path} holds no config (the trainer was not made by "
+                         f"from_config); build the same trainer yourself and call load_checkpoint")
+    try:
+        config = TrainConfig.from_json(state["config"])
+    except ValueError as error:
+        raise ValueError(f"{path}: the config it holds cannot be read: {error}") from None
+    return state, config
 
 
 class LearningRateDrop:

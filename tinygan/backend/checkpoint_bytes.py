@@ -9,6 +9,14 @@ import numpy
 
 from .arrays import as_dtype, bool_, to_array, to_host
 
+MAX_DIMS = 64 if int(numpy.__version__.split(".")[0]) >= 2 else 32
+"""The most dimensions an array may have (numpy 2 allows 64, numpy 1 32); a checkpoint's shapes are checked
+against it before any array is made."""
+
+MAX_ARRAY_BYTES = 2 ** 63 - 1
+"""The largest byte count numpy's index type holds: the product of an array's nonzero sizes times its item size
+must fit, even for an empty array (numpy refuses shape (2**63, 0))."""
+
 
 def array_to_bytes(array):
     """The raw bytes of a numpy or cupy array: little-endian, row-major (copied to the host from the GPU)."""
