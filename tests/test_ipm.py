@@ -315,8 +315,8 @@ def test_the_energy_distance_is_mmd2_with_the_distance_kernel_exactly(seed, m, n
     scale = 1e-12 * (1 + abs(shift))        # the |x| + |y| terms cancel: their rounding, relative to |x|, remains
     assert losses.mmd2(t64(x), t64(y), kernels.distance(), unbiased=False).item() == pytest.approx(
         v_statistic, rel=1e-10, abs=scale)
-    assert losses.mmd2(t64(x), t64(y), kernels.distance()).item() == pytest.approx(u_statistic, rel=1e-10,
-                                                                                    abs=scale)
+    assert losses.mmd2(t64(x), t64(y), kernels.distance()).item() == pytest.approx(
+        u_statistic, rel=1e-10, abs=scale)
     assert losses.energy_generator_loss(t64(x), t64(y)).item() == pytest.approx(u_statistic, rel=1e-10, abs=scale)
 
 
@@ -416,8 +416,9 @@ def feature_parameters(seed=0):
 
 def samples(seed=1, m=5, n=4):
     rng = np.random.default_rng(seed)
-    return (t64(rng.normal(size=(m, 2)), requires_grad=True), t64(rng.normal(0.5, 1.0, size=(n, 2)),
-                                                                   requires_grad=True))
+    x = t64(rng.normal(size=(m, 2)), requires_grad=True)
+    y = t64(rng.normal(0.5, 1.0, size=(n, 2)), requires_grad=True)
+    return x, y
 
 
 GAUSS = kernels.gaussian([0.7, 1.5])

@@ -285,7 +285,8 @@ def test_plot_curves_takes_a_trainer_history_and_skips_what_is_missing():
 def test_equilibrium_values_are_the_losses_at_the_equilibrium():
     zeros = tg.zeros(16)
     for loss, (d_value, g_value) in plots.EQUILIBRIUM.items():
-        outputs = zeros + 0.5 if loss == "lsgan" else zeros     # LSGAN's optimal output is 1/2, the others' logit 0
+        # the optimal output at p_g = p_data: 1/2 for LSGAN, v* = 1 + log(p/q) = 1 for fgan-kl, logit 0 for the others
+        outputs = zeros + {"lsgan": 0.5, "fgan-kl": 1.0}.get(loss, 0.0)
         assert tg.losses.discriminator_loss(outputs, outputs, kind=loss).item() == pytest.approx(d_value[0])
         if g_value is not None:
             value = tg.losses.generator_loss(outputs, kind=loss, real_logits=outputs).item()

@@ -3,7 +3,7 @@
     import tinygan as tg
 
     k = tg.kernels.gaussian([0.5, 1.0, 2.0])       # k(x, y) = sum_s exp(-|x - y|^2 / (2 s^2))
-    K = k(x, y)                                      # x (n, d), y (m, d) -> the Gram matrix K[i, j] = k(x_i, y_j), (n, m)
+    K = k(x, y)                                      # x (n, d), y (m, d) -> (n, m), K[i, j] = k(x_i, y_j)
     h = tg.kernels.median_heuristic(x, y)            # a bandwidth from the data: the median pairwise distance
     tg.losses.mmd2(x, y, k)                          # what the kernels are for (tinygan/losses/ipm.py)
 

@@ -30,7 +30,8 @@ Conventions, the same for every function here:
 
 References: Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN) for the mode-collapse measures on the
 2-D ring and grid; Gretton et al. 2012 (A kernel two-sample test) for MMD; Szekely & Rizzo 2013 (Energy statistics)
-for the energy distance; Villani 2009 (Optimal transport) for W1 in 1-D as the integral of |F - G|; Scott 1992 for the kernel density bandwidth; Lin 1991 for the Jensen-Shannon divergence.
+for the energy distance; Villani 2009 (Optimal transport) for W1 in 1-D as the integral of |F - G|; Scott 1992 for
+the kernel density bandwidth; Lin 1991 for the Jensen-Shannon divergence.
 """
 
 import math

@@ -76,6 +76,15 @@ EQUILIBRIUM = {
     "lsgan": ((0.25, "1/4"), (0.125, "1/8")),
     "rsgan": ((math.log(2), "log 2"), (math.log(2), "log 2")),
     "ragan": ((math.log(4), "log 4"), (math.log(4), "log 4")),
+    # f-GAN: at P = Q the optimal output is T* = f'(1), the D loss -D_f(P || P) = 0 (gan: D_f = -log 4), the G loss
+    # -f'(1); tv's T* is any number in [-1/2, 1/2] there, so its G loss is undetermined
+    "fgan-kl": ((0.0, "0"), (-1.0, "-1")),
+    "fgan-reverse-kl": ((0.0, "0"), (1.0, "1")),
+    "fgan-pearson": ((0.0, "0"), (0.0, "0")),
+    "fgan-hellinger": ((0.0, "0"), (0.0, "0")),
+    "fgan-js": ((0.0, "0"), (0.0, "0")),
+    "fgan-gan": ((math.log(4), "log 4"), (math.log(2), "log 2")),
+    "fgan-tv": ((0.0, "0"), None),
 }
 
 # Losses whose mean discriminator output on real and on generated samples both tend to 1/2 at the equilibrium.

@@ -5,7 +5,8 @@
     loss_G = losses.generator_loss(D(fake), kind="fgan-kl")
     losses.fgan_discriminator_loss(real_logits, fake_logits, divergence="kl")      # the same, by divergence
 
-Theory. An f-divergence is D_f(P || Q) = E_Q[f(p(x) / q(x))] for a convex f with f(1) = 0. Its convex conjugate
+Theory. An f-divergence is D_f(P || Q) = E_Q[f(p(x) / q(x))] for a convex f with f(1) = 0 (the paper's "gan" row
+has f(1) = -log 4, hence its D_f = 2 JSD - log 4, which is -log 4 at P = Q). Its convex conjugate
 f*(t) = sup_u (u t - f(u)) satisfies u t - f*(t) <= f(u) for all u and t (Fenchel-Young), with equality at
 t = f'(u). Put u = p(x)/q(x), t = T(x) and take E_Q: for every function T,
 
@@ -49,7 +50,6 @@ optimal logits are 1 + r, r and r/2, moderate wherever the two densities overlap
 at 1e4 (2.5e7).
 """
 
-import functools
 import math
 from typing import Callable, NamedTuple
 
@@ -142,7 +142,17 @@ def fgan_generator_loss(fake_logits, real_logits=None, divergence="kl"):
 
 def fgan_losses(divergence):
     """The pair (discriminator loss, generator loss) of one divergence, with the signatures of tinygan.losses.LOSSES:
-    d_loss(real_logits, fake_logits) and g_loss(fake_logits, real_logits=None)."""
+    d_loss(real_logits, fake_logits) and g_loss(fake_logits, real_logits=None), named after the divergence (the
+    names are what `tinygan list` prints)."""
     f_divergence("fgan_losses", divergence)
-    return (functools.partial(fgan_discriminator_loss, divergence=divergence),
-            functools.partial(fgan_generator_loss, divergence=divergence))
+
+    def d_loss(real_logits, fake_logits):
+        return fgan_discriminator_loss(real_logits, fake_logits, divergence=divergence)
+
+    def g_loss(fake_logits, real_logits=None):
+        return fgan_generator_loss(fake_logits, real_logits, divergence=divergence)
+
+    d_loss.__name__ = d_loss.__qualname__ = f"fgan_discriminator_loss(divergence={divergence!r})"
+    g_loss.__name__ = g_loss.__qualname__ = f"fgan_generator_loss(divergence={divergence!r})"
+    d_loss.__doc__, g_loss.__doc__ = fgan_discriminator_loss.__doc__, fgan_generator_loss.__doc__
+    return d_loss, g_loss
