@@ -21,6 +21,7 @@ DEMOS = {
     "mode_collapse.py": ["mode_collapse_ring.png", "training_ring.png", "training_ring.gif", "curves_ring.png"],
     "dirac_gan.py": ["dirac_gan.png"],
     "gradient_penalty.py": ["gradient_penalty.png", "gradient_penalty_training.png"],
+    "ipm.py": ["ipm.png"],
 }
 
 

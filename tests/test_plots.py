@@ -327,6 +327,29 @@ def test_plot_saturation_run_vector_fields_and_optimal_discriminator(tmp_path):
     assert_png(tmp_path / "optimal.png")
 
 
+def test_plot_ipm_comparison_draws_each_critic_and_each_distance(tmp_path):
+    x = np.linspace(-4, 8, 50)
+    density = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+    critics = {"x": x, "p_real": density, "p_fake": density[::-1], "d_star": 1 / (1 + np.exp(4 * x - 8)),
+               "critic_optimal": 2 - x, "witness": np.sin(x), "bandwidth": 1.0}
+    sweep = {"shift": [0.0, 4.0, 8.0], "jsd": [0.0, 0.63, 0.69], "w1": [0.0, 4.0, 8.0], "mmd": [0.0, 1.0, 1.07]}
+    figure = plots.plot_ipm_comparison(critics, sweep, tmp_path / "ipm.png")
+    assert_readable(figure)
+    assert_png(tmp_path / "ipm.png")
+    main = [ax for ax in figure.axes if ax.get_xlabel()]
+    assert len(main) == 6
+    np.testing.assert_allclose(main[0].lines[0].get_ydata(), critics["d_star"])
+    np.testing.assert_allclose(main[4].lines[0].get_ydata(), sweep["w1"])
+    # with the measured curves and the sample estimates, each panel has one line more, labelled as asked
+    critics.update(d_trained=critics["d_star"], critic_trained=2 - x, witness_samples=np.sin(x),
+                   critic_trained_label="trained, slope -1")
+    sweep.update(sample_shift=[0.0, 8.0], w1_samples=[0.1, 8.1], mmd_samples=[0.0, 1.0], marker=4.0)
+    figure = plots.plot_ipm_comparison(critics, sweep)
+    main = [ax for ax in figure.axes if ax.get_xlabel()]
+    assert [len(ax.lines) for ax in main] == [2, 2, 2, 3, 3, 3]    # bottom: theory, samples or log 2, the marker
+    assert main[1].lines[1].get_label() == "trained, slope -1"
+
+
 def test_plot_comparison_2d_titles_runs_with_their_final_metrics(tmp_path):
     columns = history_columns()
     runs = [{"label": name, "snapshot": snapshot_2d(loss=name), "history": columns}
