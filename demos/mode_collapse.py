@@ -1,13 +1,14 @@
-"""Mode collapse on the 2-D ring and grid: every GAN loss of tinygan, side by side, with its metrics.
+"""Mode collapse on the 2-D ring and grid: the GAN losses of tinygan, side by side, with their metrics.
 
     python demos/mode_collapse.py --out runs/mode_collapse          # the real pictures (about 6 minutes of CPU)
     python demos/mode_collapse.py --out runs/mode_collapse --quick  # a few seconds
 
 The ring (8 Gaussians on the unit circle, std 0.01) and the grid (25 Gaussians, std 0.05) are the benchmarks of
-VEEGAN and PacGAN: a generator that collapses covers only some of the modes. For each dataset, one run per loss
-of tg.losses.LOSSES, all with the same generator, discriminator, optimizer, learning rate, seed and number of
-steps (the Wasserstein critic also gets the gradient penalty it needs to be Lipschitz: WGAN-GP). Every few hundred
-steps the trainer measures, on 2,500 generated samples:
+VEEGAN and PacGAN: a generator that collapses covers only some of the modes. For each dataset, one run per GAN loss
+of tg.losses.LOSSES (the seven of the README's first table; the f-GAN losses, "fgan-*", are left out here), all with
+the same generator, discriminator, optimizer, learning rate, seed and number of steps (the Wasserstein critic also
+gets the gradient penalty it needs to be Lipschitz: WGAN-GP). Every few hundred steps the trainer measures, on 2,500
+generated samples:
 
     modes captured          modes with at least one sample within 3 standard deviations
     high-quality fraction   the fraction of samples within 3 standard deviations of some mode (data: 0.99)
@@ -40,13 +41,14 @@ datasets = args.datasets or (["ring"] if args.quick else ["ring", "grid"])
 os.makedirs(args.out, exist_ok=True)
 
 STEPS = {"ring": 3000, "grid": 5000}
+GAN_LOSSES = [name for name in tg.losses.LOSSES if not name.startswith("fgan-")]
 hidden = (16, 16) if args.quick else (128, 128, 128)
 
 for dataset in datasets:
     steps = 30 if args.quick else STEPS[dataset]
-    print(f"{dataset}: {len(tg.losses.LOSSES)} losses, {steps} steps each")
+    print(f"{dataset}: {len(GAN_LOSSES)} losses, {steps} steps each")
     runs, snapshots = [], []
-    for loss in tg.losses.LOSSES:
+    for loss in GAN_LOSSES:
         penalty = "gp" if loss == "wasserstein" else None
         config = train.preset(dataset, loss=loss, penalty=penalty, penalty_weight=10.0 if penalty else 0.0,
                               g_hidden=hidden, d_hidden=hidden, lr_g=1e-3, lr_d=1e-3, steps=steps, ema=None,

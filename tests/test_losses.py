@@ -3,8 +3,11 @@
 1. Formulas. Every loss is compared, on drawn logits, with a float64 NumPy reference written in the textbook form,
    with probabilities D = sigmoid(l) and logs of them (so the reference shares nothing with the softplus forms the
    library uses); the drawn logits stay in [-10, 10], where that naive form is still accurate in float64. At
-   |l| = 30 and 1e4 every loss stays finite, with finite gradients, and matches np.logaddexp.
-2. Derivatives. gradcheck and gradgradcheck in float64, at logits including +-30, for every loss and penalty.
+   |l| = 30 and 1e4 every loss stays finite, with finite gradients, and matches np.logaddexp (except the f-GAN
+   losses whose objective is exp(|l|) itself, finite at 30 and +inf beyond; tests/test_fgan.py tests them).
+   The f-GAN losses' references compose the paper's g_f and f* naively.
+2. Derivatives. gradcheck and gradgradcheck in float64, at logits including +-30 (+-4 for those unbounded f-GAN
+   losses), for every loss and penalty.
 3. Theory (Goodfellow et al. 2014; Mescheder et al. 2018; Gulrajani et al. 2017):
    - a discriminator with one free logit per point of a finite support, trained by gradient ascent on V, reaches
      D* = p_data / (p_data + p_g), and max V = -log 4 + 2 JSD(p_data || p_g) (JSD computed independently);
@@ -97,6 +100,26 @@ REFERENCE_G = {
     "ragan": lambda f, r: (-np.mean(np.log(prob(flat(f) - np.mean(flat(r)))))
                            - np.mean(np.log(1 - prob(flat(r) - np.mean(flat(f)))))),
 }
+
+# f-GAN (Nowozin et al. 2016): the output activation g_f and the conjugate f* of the paper's Table 2, composed
+# naively (f* applied to the number g_f(v)); the library writes f*(g_f(v)) out in v instead.
+F_GAN_TEXTBOOK = {  # divergence -> (g_f, f*)
+    "kl": (lambda v: v, lambda t: np.exp(t - 1)),
+    "reverse-kl": (lambda v: -np.exp(-v), lambda t: -1 - np.log(-t)),
+    "pearson": (lambda v: v, lambda t: t * t / 4 + t),
+    "hellinger": (lambda v: 1 - np.exp(-v), lambda t: t / (1 - t)),
+    "js": (lambda v: np.log(2) - np.log(1 + np.exp(-v)), lambda t: -np.log(2 - np.exp(t))),
+    "gan": (lambda v: -np.log(1 + np.exp(-v)), lambda t: -np.log(1 - np.exp(t))),
+    "tv": (lambda v: 0.5 * np.tanh(v), lambda t: t),
+}
+for _name, (_g, _conjugate) in F_GAN_TEXTBOOK.items():
+    REFERENCE_D[f"fgan-{_name}"] = (lambda g, c: lambda r, f: np.mean(c(g(flat(f)))) - np.mean(g(flat(r))))(
+        _g, _conjugate)
+    REFERENCE_G[f"fgan-{_name}"] = (lambda g: lambda f, r: -np.mean(g(flat(f))))(_g)
+
+# f-GAN losses whose objective holds exp(|v|) itself: unbounded, so +inf (never NaN) beyond |v| ~ 88 in float32 and
+# ~ 709 in float64 (tests/test_fgan.py checks that)
+UNBOUNDED = {"fgan-kl", "fgan-reverse-kl", "fgan-hellinger"}
 
 PAIRED = {"rsgan"}  # losses that compare real and fake logits sample by sample: equal batch sizes
 
@@ -251,10 +274,17 @@ def test_losses_stay_finite_and_exact_at_extreme_logits(magnitude, dtype):
                   "minimax": softplus64(-real_values).mean() + softplus64(fake_values).mean(),
                   "rsgan": softplus64(fake_values - real_values).mean(),
                   "ragan": softplus64(fake_values.mean() - real_values).mean()
-                  + softplus64(fake_values - real_values.mean()).mean()}
+                  + softplus64(fake_values - real_values.mean()).mean(),
+                  "fgan-js": softplus64(fake_values).mean() + softplus64(-real_values).mean() - 2 * math.log(2),
+                  "fgan-gan": softplus64(fake_values).mean() + softplus64(-real_values).mean(),
+                  "fgan-pearson": (fake_values ** 2 / 4 + fake_values).mean() - real_values.mean()}
     expected_g = {"nonsaturating": softplus64(-fake_values).mean(), "minimax": -softplus64(fake_values).mean(),
-                  "rsgan": softplus64(real_values - fake_values).mean()}
+                  "rsgan": softplus64(real_values - fake_values).mean(),
+                  "fgan-js": softplus64(-fake_values).mean() - math.log(2), "fgan-gan": softplus64(-fake_values).mean(),
+                  "fgan-pearson": -fake_values.mean()}
     for kind in losses.DISCRIMINATOR_LOSSES:
+        if kind in UNBOUNDED and magnitude > 80:
+            continue
         real = as_tensor(real_values, dtype=dtype, requires_grad=True)
         fake = as_tensor(fake_values, dtype=dtype, requires_grad=True)
         out = losses.discriminator_loss(real, fake, kind=kind)
@@ -264,6 +294,8 @@ def test_losses_stay_finite_and_exact_at_extreme_logits(magnitude, dtype):
         if kind in expected_d:
             np.testing.assert_allclose(value(out), expected_d[kind], rtol=1e-6, err_msg=kind)
     for kind in losses.GENERATOR_LOSSES:
+        if kind in UNBOUNDED and magnitude > 80:
+            continue
         real = as_tensor(real_values, dtype=dtype, requires_grad=True)
         fake = as_tensor(fake_values, dtype=dtype, requires_grad=True)
         out = losses.generator_loss(fake, kind=kind, real_logits=real)
@@ -290,17 +322,28 @@ REAL_LOGITS = [-30.0, -2.3, 0.4, 30.0, 1.7]
 FAKE_LOGITS = [30.0, 1.3, -0.6, -30.0]
 
 
+def gradcheck_logits(kind):
+    """(real, fake) logits for the derivative checks: +-30 in them, except for the unbounded f-GAN losses, where
+    exp(30) = 1e13 in the loss would swamp the finite differences of every other entry (rounding 1e13 * 1e-16 /
+    1e-6 = 1); +-4 there."""
+    if kind in UNBOUNDED:
+        return [-4.0, -2.3, 0.4, 4.0, 1.7], [4.0, 1.3, -0.6, -4.0]
+    return REAL_LOGITS, FAKE_LOGITS
+
+
 @pytest.mark.parametrize("kind", sorted(REFERENCE_D))
 def test_discriminator_losses_pass_gradgradcheck(kind):
-    real = as_tensor(REAL_LOGITS[:4] if kind in PAIRED else REAL_LOGITS, requires_grad=True)
-    fake = as_tensor(np.array(FAKE_LOGITS).reshape(4, 1), requires_grad=True)
+    real_logits, fake_logits = gradcheck_logits(kind)
+    real = as_tensor(real_logits[:4] if kind in PAIRED else real_logits, requires_grad=True)
+    fake = as_tensor(np.array(fake_logits).reshape(4, 1), requires_grad=True)
     assert gradgradcheck(lambda r, f: losses.discriminator_loss(r, f, kind=kind), (real, fake))
 
 
 @pytest.mark.parametrize("kind", sorted(REFERENCE_G))
 def test_generator_losses_pass_gradgradcheck(kind):
-    real = as_tensor(REAL_LOGITS[:4] if kind in PAIRED else REAL_LOGITS, requires_grad=True)
-    fake = as_tensor(FAKE_LOGITS, requires_grad=True)
+    real_logits, fake_logits = gradcheck_logits(kind)
+    real = as_tensor(real_logits[:4] if kind in PAIRED else real_logits, requires_grad=True)
+    fake = as_tensor(fake_logits, requires_grad=True)
     assert gradgradcheck(lambda f, r: losses.generator_loss(f, kind=kind, real_logits=r), (fake, real))
 
 

@@ -341,7 +341,8 @@ def test_plot_curves_takes_a_trainer_history_and_skips_what_is_missing():
 def test_equilibrium_values_are_the_losses_at_the_equilibrium():
     zeros = tg.zeros(16)
     for loss, (d_value, g_value) in plots.EQUILIBRIUM.items():
-        outputs = zeros + 0.5 if loss == "lsgan" else zeros     # LSGAN's optimal output is 1/2, the others' logit 0
+        # the optimal output at p_g = p_data: 1/2 for LSGAN, v* = 1 + log(p/q) = 1 for fgan-kl, logit 0 for the others
+        outputs = zeros + {"lsgan": 0.5, "fgan-kl": 1.0}.get(loss, 0.0)
         assert tg.losses.discriminator_loss(outputs, outputs, kind=loss).item() == pytest.approx(d_value[0])
         if g_value is not None:
             value = tg.losses.generator_loss(outputs, kind=loss, real_logits=outputs).item()
@@ -380,6 +381,29 @@ def test_plot_saturation_run_vector_fields_and_optimal_discriminator(tmp_path):
     sweep = {"shift": [0.0, 1.0], "trained": [-1.38, -1.0], "theory": [-1.386, -1.0]}
     assert_readable(plots.plot_optimal_discriminator(snapshots, values, sweep, tmp_path / "optimal.png"))
     assert_png(tmp_path / "optimal.png")
+
+
+def test_plot_ipm_comparison_draws_each_critic_and_each_distance(tmp_path):
+    x = np.linspace(-4, 8, 50)
+    density = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+    critics = {"x": x, "p_real": density, "p_fake": density[::-1], "d_star": 1 / (1 + np.exp(4 * x - 8)),
+               "critic_optimal": 2 - x, "witness": np.sin(x), "bandwidth": 1.0}
+    sweep = {"shift": [0.0, 4.0, 8.0], "jsd": [0.0, 0.63, 0.69], "w1": [0.0, 4.0, 8.0], "mmd": [0.0, 1.0, 1.07]}
+    figure = plots.plot_ipm_comparison(critics, sweep, tmp_path / "ipm.png")
+    assert_readable(figure)
+    assert_png(tmp_path / "ipm.png")
+    main = [ax for ax in figure.axes if ax.get_xlabel()]
+    assert len(main) == 6
+    np.testing.assert_allclose(main[0].lines[0].get_ydata(), critics["d_star"])
+    np.testing.assert_allclose(main[4].lines[0].get_ydata(), sweep["w1"])
+    # with the measured curves and the sample estimates, each panel has one line more, labelled as asked
+    critics.update(d_trained=critics["d_star"], critic_trained=2 - x, witness_samples=np.sin(x),
+                   critic_trained_label="trained, slope -1")
+    sweep.update(sample_shift=[0.0, 8.0], w1_samples=[0.1, 8.1], mmd_samples=[0.0, 1.0], marker=4.0)
+    figure = plots.plot_ipm_comparison(critics, sweep)
+    main = [ax for ax in figure.axes if ax.get_xlabel()]
+    assert [len(ax.lines) for ax in main] == [2, 2, 2, 3, 3, 3]    # bottom: theory, samples or log 2, the marker
+    assert main[1].lines[1].get_label() == "trained, slope -1"
 
 
 def test_plot_comparison_2d_titles_runs_with_their_final_metrics(tmp_path):

@@ -10,7 +10,7 @@
 How the package is laid out, and the order in which to read it, is in docs/DESIGN.md.
 """
 
-from . import autograd, backend, cuda, distributions, fast, init, losses, metrics, nn, optim, testing
+from . import autograd, backend, cuda, distributions, fast, init, kernels, losses, metrics, nn, optim, testing
 from .autograd import Context, Function, grad
 from .autograd import once_differentiable
 from .backend import (CPU, Device, Generator, bool_, float32, float64, get_default_device, get_default_dtype, int32,

@@ -6,6 +6,7 @@
     stats.modes_captured, stats.high_quality_fraction, stats.mode_kl, stats.mode_counts
     metrics.mmd2_unbiased(fake, real, bandwidth=1.0)          # or bandwidth=None: the median heuristic
     metrics.energy_distance(fake, real)
+    metrics.wasserstein1_1d(fake, real)                       # 1-D samples: the integral of |F_fake - F_real|
     metrics.kl_and_js_from_samples(log_p, fake, bounds=(-6, 6), method="kde")    # 1-D or 2-D, known density p
     metrics.jsd_quadrature(log_p, log_q, -10.0, 10.0)         # two known densities, by Simpson's rule
 
@@ -18,7 +19,9 @@ Conventions, the same for every function here:
 - Everything is computed in float64 on the samples' device (numpy or cupy) and returned as Python floats: one host
   transfer per call, which is fine for a measure taken every N training steps, not inside a step.
 - Pairwise sums (MMD, energy distance, kernel density estimates) are computed in blocks of rows, so memory stays
-  near PAIRWISE_CHUNK_ELEMENTS float64 numbers whatever the sample sizes.
+  near PAIRWISE_CHUNK_ELEMENTS float64 numbers whatever the sample sizes. MMD and the energy distance are the
+  differentiable losses of tinygan/losses/ipm.py with the kernels of tinygan/kernels.py (one implementation),
+  evaluated here without a graph.
 - A known density is given as a callable ``log_density(points)``: it receives a float64 Tensor of shape (m, d) (d = 1
   or 2, on the samples' device) and returns the natural log of the density at each point, as a Tensor or array of m
   numbers (shape (m,) or (m, 1)). It is called under ``tg.no_grad()``. Example for N(0, 1):
@@ -27,22 +30,24 @@ Conventions, the same for every function here:
 
 References: Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN) for the mode-collapse measures on the
 2-D ring and grid; Gretton et al. 2012 (A kernel two-sample test) for MMD; Szekely & Rizzo 2013 (Energy statistics)
-for the energy distance; Scott 1992 for the kernel density bandwidth; Lin 1991 for the Jensen-Shannon divergence.
+for the energy distance; Villani 2009 (Optimal transport) for W1 in 1-D as the integral of |F - G|; Scott 1992 for
+the kernel density bandwidth; Lin 1991 for the Jensen-Shannon divergence.
 """
 
 import math
 from dataclasses import dataclass
 
-from . import backend
+from . import backend, kernels
 from .autograd.grad_mode import no_grad
+from .losses.ipm import mmd2
 from .tensor import Tensor
 
 __all__ = [
-    "ModeStatistics", "mode_statistics", "median_heuristic", "mmd2_unbiased", "energy_distance",
+    "ModeStatistics", "mode_statistics", "median_heuristic", "mmd2_unbiased", "energy_distance", "wasserstein1_1d",
     "DivergenceEstimate", "kl_and_js_from_samples", "jsd_quadrature", "PAIRWISE_CHUNK_ELEMENTS",
 ]
 
-# Pairwise computations work on blocks of (rows x columns x d) float64 numbers of about this many elements
+# Pairwise computations work on blocks of (rows x columns) float64 numbers of about this many elements
 # (2**22 numbers = 32 MiB). Lower it to save memory, raise it for fewer, larger array operations.
 PAIRWISE_CHUNK_ELEMENTS = 2 ** 22
 
@@ -115,25 +120,20 @@ def _positive_number(function_name, name, value):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _squared_distances(a, b):
-    """The (len(a), len(b)) matrix of ||a_i - b_j||^2, from differences (exactly 0 for equal points)."""
-    difference = a[:, None, :] - b[None, :, :]
-    return (difference * difference).sum(axis=2)
+def _block_rows(columns):
+    """How many rows of a pairwise (rows x columns) block fit in PAIRWISE_CHUNK_ELEMENTS numbers (at least 1)."""
+    return max(1, PAIRWISE_CHUNK_ELEMENTS // max(1, columns))
 
 
 def _squared_distance_blocks(a, b):
-    """Yield (start, block): block = ||a_i - b_j||^2 for a block of rows i = start, start + 1, ... and all j."""
-    rows = max(1, PAIRWISE_CHUNK_ELEMENTS // max(1, b.shape[0] * b.shape[1]))
+    """Yield (start, block): block = ||a_i - b_j||^2 (kernels.squared_distances) for a block of rows i = start,
+    start + 1, ... and all j, as a raw array."""
+    rows = _block_rows(b.shape[0])
+    b = Tensor._make(b)
     for start in range(0, a.shape[0], rows):
-        yield start, _squared_distances(a[start:start + rows], b)
-
-
-def _pairwise_sum(a, b, transform):
-    """sum_i sum_j transform(||a_i - b_j||^2) as a 0-d array, computed block by block."""
-    total = 0.0
-    for _, block in _squared_distance_blocks(a, b):
-        total = total + transform(block).sum()
-    return total
+        with no_grad():
+            block = kernels.squared_distances(Tensor._make(a[start:start + rows]), b).array
+        yield start, block
 
 
 def _logsumexp(values, axis=None):
@@ -280,31 +280,13 @@ def mode_statistics(samples, means, stds, threshold=3.0):
 def median_heuristic(x, y, max_points=2000):
     """The median heuristic bandwidth: h = median { ||z_i - z_j|| : i < j } over the pooled sample z = x U y.
 
-    This is the median of the pairwise Euclidean distances (not squared, not halved), for the kernel
-    k(a, b) = exp(-||a - b||^2 / (2 h^2)). When the pooled sample has more than ``max_points`` points, the median is
-    taken over ``max_points`` of them at evenly spaced positions of the pooled order (x first, then y), which keeps
-    the cost bounded and the result deterministic. Raises ValueError when the median is 0 (more than half the pairs
-    coincide): pass a bandwidth yourself then.
+    kernels.median_heuristic on the samples as float64 (see there): the median of the pairwise Euclidean
+    distances (not squared, not halved), for the kernel k(a, b) = exp(-||a - b||^2 / (2 h^2)), over at most
+    ``max_points`` evenly spaced points of the pooled sample (x first, then y). Raises ValueError when the median
+    is 0 (more than half the pairs coincide): pass a bandwidth yourself then.
     """
-    name = "median_heuristic"
-    x, y = _two_samples(name, x, y)
-    if int(max_points) < 2:
-        raise ValueError(f"{name}: max_points must be at least 2, got {max_points}")
-    xp = backend.array_namespace(x)
-    pooled = xp.concatenate([x, y], axis=0)
-    total = pooled.shape[0]
-    if total > max_points:
-        pooled = pooled[(xp.arange(int(max_points)) * total) // int(max_points)]
-    columns = xp.arange(pooled.shape[0])
-    distances = []
-    for start, block in _squared_distance_blocks(pooled, pooled):
-        rows = start + xp.arange(block.shape[0])
-        distances.append(block[columns[None, :] > rows[:, None]])       # squared distances of pairs i < j
-    bandwidth = float(xp.median(xp.sqrt(xp.concatenate(distances))).item())
-    if not bandwidth > 0:
-        raise ValueError(f"{name}: the median pairwise distance of the {pooled.shape[0]} pooled points is 0; pass a "
-                         f"positive bandwidth explicitly")
-    return bandwidth
+    x, y = _two_samples("median_heuristic", x, y)
+    return kernels.median_heuristic(Tensor._make(x), Tensor._make(y), max_points=max_points)
 
 
 def mmd2_unbiased(x, y, bandwidth=None):
@@ -328,17 +310,10 @@ def mmd2_unbiased(x, y, bandwidth=None):
     if m < 2 or n < 2:
         raise ValueError(f"{name}: the unbiased estimate needs at least 2 points in each sample, got {m} and {n}")
     h = median_heuristic(x, y) if bandwidth is None else _positive_number(name, "bandwidth", bandwidth)
-    xp = backend.array_namespace(x)
-
-    def kernel(squared_distance):
-        return xp.exp(squared_distance * (-0.5 / (h * h)))
-
-    # sum over i != j = sum over all pairs - the m diagonal terms k(x_i, x_i) = exp(0) = 1 (exactly: the
-    # distances are computed from differences, so they are exactly 0 on the diagonal).
-    mean_xx = (_pairwise_sum(x, x, kernel) - m) / (m * (m - 1))
-    mean_yy = (_pairwise_sum(y, y, kernel) - n) / (n * (n - 1))
-    mean_xy = _pairwise_sum(x, y, kernel) / (m * n)
-    return float((mean_xx + mean_yy - 2.0 * mean_xy).item())
+    with no_grad():
+        value = mmd2(Tensor._make(x), Tensor._make(y), kernels.gaussian(h), unbiased=True,
+                     block_rows=_block_rows(max(m, n)))
+    return float(value.item())
 
 
 def energy_distance(x, y, unbiased=False):
@@ -358,13 +333,33 @@ def energy_distance(x, y, unbiased=False):
     m, n = x.shape[0], y.shape[0]
     if unbiased and (m < 2 or n < 2):
         raise ValueError(f"{name}: the unbiased estimate needs at least 2 points in each sample, got {m} and {n}")
+    with no_grad():      # MMD^2 with the distance kernel |x| + |y| - |x - y| is exactly this sum
+        value = mmd2(Tensor._make(x), Tensor._make(y), kernels.distance(), unbiased=unbiased,
+                     block_rows=_block_rows(max(m, n)))
+    return float(value.item())
+
+
+def wasserstein1_1d(x, y):
+    """The Wasserstein-1 distance between two 1-D samples, exactly: the integral of |F_x(t) - F_y(t)| dt.
+
+    F_x and F_y are the empirical distribution functions (steps of 1/m and 1/n); between consecutive pooled values
+    both are constant, so the integral is a finite sum. For samples of equal size it equals the mean of
+    |x_(i) - y_(i)| over the sorted samples (the monotone coupling is optimal in 1-D). As scipy.stats's
+    wasserstein_distance. Population values: |m1 - m2| between N(m1, s^2) and N(m2, s^2); |s1 - s2| sqrt(2/pi)
+    between N(m, s1^2) and N(m, s2^2). x, y: shape (n,) or (n, 1).
+    """
+    name = "wasserstein1_1d"
+    x, y = _two_samples(name, x, y)
+    if x.shape[1] != 1:
+        raise ValueError(f"{name}: only 1-D samples (shape (n,) or (n, 1)) are supported, got points of dimension "
+                         f"{x.shape[1]}")
     xp = backend.array_namespace(x)
-    pairs_xx = m * (m - 1) if unbiased else m * m                        # the diagonal distances are 0 either way
-    pairs_yy = n * (n - 1) if unbiased else n * n
-    mean_xy = _pairwise_sum(x, y, xp.sqrt) / (m * n)
-    mean_xx = _pairwise_sum(x, x, xp.sqrt) / pairs_xx
-    mean_yy = _pairwise_sum(y, y, xp.sqrt) / pairs_yy
-    return float((2.0 * mean_xy - mean_xx - mean_yy).item())
+    x, y = xp.sort(x[:, 0]), xp.sort(y[:, 0])
+    pooled = xp.sort(xp.concatenate([x, y]))
+    steps = pooled[1:] - pooled[:-1]
+    cdf_x = xp.searchsorted(x, pooled[:-1], side="right") / x.shape[0]   # F_x on [pooled_k, pooled_k+1)
+    cdf_y = xp.searchsorted(y, pooled[:-1], side="right") / y.shape[0]
+    return float((xp.abs(cdf_x - cdf_y) * steps).sum().item())
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ __all__ = [
     "snapshot_1d", "snapshot_2d", "save_snapshots", "load_snapshots",
     "plot_game_1d", "plot_samples_2d", "plot_snapshots_2d", "animate_2d", "plot_comparison_2d",
     "plot_curves", "plot_saturation", "plot_saturation_run", "plot_vector_fields", "plot_optimal_discriminator",
-    "LOGIT_LOSSES", "EQUILIBRIUM",
+    "plot_ipm_comparison", "LOGIT_LOSSES", "EQUILIBRIUM",
 ]
 
 # LOGIT_LOSSES (from the trainer): losses whose discriminator output is a logit l, so sigmoid(l) is a probability of
@@ -76,6 +76,15 @@ EQUILIBRIUM = {
     "lsgan": ((0.25, "1/4"), (0.125, "1/8")),
     "rsgan": ((math.log(2), "log 2"), (math.log(2), "log 2")),
     "ragan": ((math.log(4), "log 4"), (math.log(4), "log 4")),
+    # f-GAN: at P = Q the optimal output is T* = f'(1), the D loss -D_f(P || P) = 0 (gan: D_f = -log 4), the G loss
+    # -f'(1); tv's T* is any number in [-1/2, 1/2] there, so its G loss is undetermined
+    "fgan-kl": ((0.0, "0"), (-1.0, "-1")),
+    "fgan-reverse-kl": ((0.0, "0"), (1.0, "1")),
+    "fgan-pearson": ((0.0, "0"), (0.0, "0")),
+    "fgan-hellinger": ((0.0, "0"), (0.0, "0")),
+    "fgan-js": ((0.0, "0"), (0.0, "0")),
+    "fgan-gan": ((math.log(4), "log 4"), (math.log(2), "log 2")),
+    "fgan-tv": ((0.0, "0"), None),
 }
 
 # Losses whose mean discriminator output on real and on generated samples both tend to 1/2 at the equilibrium.
@@ -964,4 +973,72 @@ def plot_saturation_run(runs, data_mean, data_samples=None, path=None, title=Non
         ax.legend(fontsize=7)
     figure.suptitle(title or "Same start, two generator losses: the minimax loss saturates, the non-saturating "
                              "one learns")
+    return _finish(figure, path)
+
+
+def plot_ipm_comparison(critics, sweep, path=None, title=None):
+    """What each game's critic sees, for two 1-D Gaussians (as Figure 2 of the WGAN paper), in two rows of three:
+
+    top, at one pair of distributions (real P, fake Q): the GAN's optimal discriminator D*(x) = p / (p + q) (it
+    saturates at 0 and 1, flat away from the boundary), the WGAN's optimal critic (a line of slope -1 or 1: the
+    same gradient everywhere) and the MMD witness w(t) = E_P k(t, X) - E_Q k(t, Y) (bumps that fade to 0
+    beyond a few bandwidths);
+    bottom, as the shift between P = N(0, 1) and Q = N(shift, 1) grows: JSD (saturating at log 2), W1 (growing
+    linearly) and MMD (saturating), the distances those critics measure.
+
+    critics: a dict of host arrays over "x": "p_real", "p_fake", "d_star", "critic_optimal", "witness" (theory),
+    optionally "d_trained", "critic_trained" and "witness_samples" (measured; "<name>_label" replaces the legend
+    label of one), and "bandwidth" (a number).
+    sweep: a dict with "shift" (a fine grid) and "jsd", "w1", "mmd" on it (theory), optionally "sample_shift" with
+    "w1_samples" and "mmd_samples" (estimates from samples), and "marker" (the shift of the top row). Returns the
+    figure.
+    """
+    figure = _new_figure(15.0, 8.4)
+    axes = [[figure.add_subplot(2, 3, row * 3 + column + 1) for column in range(3)] for row in range(2)]
+    x = critics["x"]
+    panels = [
+        ("d_star", "d_trained", "D*(x) = p / (p + q)", "a trained D (BCE loss)", "D(x)",
+         "GAN: the optimal discriminator saturates"),
+        ("critic_optimal", "critic_trained", "optimal 1-Lipschitz critic", "a trained WGAN-GP critic",
+         "f(x) (up to a constant)", "WGAN: the optimal critic is linear"),
+        ("witness", "witness_samples", f"witness, theory (h = {critics['bandwidth']:g})",
+         "tg.losses.mmd_witness on samples", "w(x)", "MMD: the witness fades beyond a few bandwidths"),
+    ]
+    for ax, (theory, measured, theory_label, measured_label, ylabel, panel_title) in zip(axes[0], panels):
+        densities = ax.twinx()
+        densities.fill_between(x, critics["p_real"], color=REAL_COLOR, alpha=0.15, label="real P")
+        densities.fill_between(x, critics["p_fake"], color=FAKE_COLOR, alpha=0.15, label="fake Q")
+        densities.set_ylim(0, 2.5 * max(critics["p_real"].max(), critics["p_fake"].max()))
+        densities.set_yticks([])
+        ax.set_zorder(densities.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        ax.plot(x, critics[theory], **(OPTIMAL_STYLE | dict(linewidth=2.0)), label=theory_label)
+        if critics.get(measured) is not None:
+            ax.plot(x, critics[measured], **(DISCRIMINATOR_STYLE | dict(linewidth=1.5)),
+                    label=critics.get(f"{measured}_label", measured_label))
+        ax.set_xlabel("x")
+        ax.set_ylabel(ylabel)
+        ax.set_title(panel_title, fontsize=10)
+        handles = ax.get_legend_handles_labels()[0] + densities.get_legend_handles_labels()[0]
+        ax.legend(handles=handles, fontsize=7, loc="best")
+
+    rows = [("jsd", None, "JSD(P, Q), nats (quadrature)", math.log(2), "log 2",
+             "JSD saturates at log 2: no gradient far away"),
+            ("w1", "w1_samples", "W1(P, Q) = |shift|", None, None, "W1 grows linearly: gradient 1 everywhere"),
+            ("mmd", "mmd_samples", f"MMD(P, Q), h = {critics['bandwidth']:g} (closed form)", None, None,
+             "MMD saturates: its gradient vanishes too")]
+    for ax, (theory, measured, label, limit, limit_label, panel_title) in zip(axes[1], rows):
+        ax.plot(sweep["shift"], sweep[theory], color="tab:red", linewidth=2.0, label=label)
+        if measured and sweep.get(measured) is not None:
+            ax.plot(sweep["sample_shift"], sweep[measured], "o", color="tab:blue", markersize=4,
+                    label="estimated from samples")
+        if limit is not None:
+            ax.axhline(limit, color="black", linestyle=":", label=limit_label)
+        if sweep.get("marker") is not None:
+            ax.axvline(sweep["marker"], color="gray", linewidth=0.8, alpha=0.6, label="the pair drawn above")
+        ax.set_xlabel("shift: P = N(0, 1), Q = N(shift, 1)")
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7, loc="lower right")
+    figure.suptitle(title or "What the critic of each game sees (top) and the distance it measures (bottom)")
     return _finish(figure, path)

@@ -11,7 +11,8 @@
     d_loss, g_loss = losses.LOSSES["hinge"]                              # the pairs, by name (for a trainer or CLI)
 
 The losses live in gan.py (minimax, non-saturating, hinge, Wasserstein), least_squares.py, relativistic.py (RSGAN,
-RaGAN) and penalties.py (WGAN-GP, R1, R2); this module holds them by name. Conventions, the same for all:
+RaGAN), fgan.py (f-GAN: one pair of losses per f-divergence) and penalties.py (WGAN-GP, R1, R2); this module holds
+them by name. Conventions, the same for all:
 
 - A discriminator (critic) returns one real number per sample, a *logit* l: D(x) = sigmoid(l) is its probability that
   x is real. Logits are Tensors of shape (batch,) or (batch, 1); they are flattened to (batch,) before use, so a
@@ -24,19 +25,30 @@ RaGAN) and penalties.py (WGAN-GP, R1, R2); this module holds them by name. Conve
 - Losses that combine real and fake logits elementwise (RSGAN) need equal batch sizes; the others average the real
   and the fake batch separately, so the batch sizes may differ.
 
+The integral probability metrics (ipm.py: MMD^2 and its witness, the GMMN, MMD GAN and energy-distance objectives)
+compare two samples of points or features rather than logits, so they are not in LOSSES; each takes its kernel
+(tinygan/kernels.py):
+
+    loss_G = losses.gmmn_generator_loss(G(z), real, tg.kernels.gaussian([0.5, 1.0, 2.0]))
+
 Penalties (gradient_penalty, r1_penalty, r2_penalty) take the discriminator itself and samples, compute the gradient
 of the discriminator with respect to its input with tg.grad(..., create_graph=True), and return a differentiable
 function of that gradient: backward through a penalty is a double backward.
 
 References: Goodfellow et al. 2014 (the minimax game and its non-saturating variant), Arjovsky et al. 2017 (WGAN),
 Gulrajani et al. 2017 (WGAN-GP), Mao et al. 2017 (LSGAN), Lim & Ye 2017 / Miyato et al. 2018 (hinge loss),
-Jolicoeur-Martineau 2018 (relativistic GANs), Mescheder et al. 2018 (R1 and R2 penalties, Dirac-GAN).
+Jolicoeur-Martineau 2018 (relativistic GANs), Mescheder et al. 2018 (R1 and R2 penalties, Dirac-GAN), Nowozin et
+al. 2016 (f-GAN), Gretton et al. 2012, Li et al. 2015, Dziugaite et al. 2015, Li et al. 2017, Binkowski et al. 2018
+and Bellemare et al. 2017 (MMD, GMMN, MMD GAN, energy distance).
 """
 
 from ..nn.utils import clip_weights_
+from .fgan import F_DIVERGENCES, FDivergence, fgan_discriminator_loss, fgan_generator_loss, fgan_losses
 from .gan import (bce_discriminator_loss, hinge_discriminator_loss, hinge_generator_loss, minimax_generator_loss,
                   nonsaturating_generator_loss, wasserstein_critic_loss, wasserstein_discriminator_loss,
                   wasserstein_generator_loss)
+from .ipm import (energy_generator_loss, gmmn_generator_loss, mmd, mmd2, mmd_critic_loss, mmd_generator_loss,
+                  mmd_witness, witness_penalty)
 from .least_squares import lsgan_discriminator_loss, lsgan_generator_loss
 from .penalties import gradient_penalty, interpolation_weights, r1_penalty, r2_penalty
 from .relativistic import (ragan_discriminator_loss, ragan_generator_loss, rsgan_discriminator_loss,
@@ -49,6 +61,9 @@ __all__ = [
     "lsgan_discriminator_loss", "lsgan_generator_loss",
     "rsgan_discriminator_loss", "rsgan_generator_loss", "ragan_discriminator_loss", "ragan_generator_loss",
     "gradient_penalty", "r1_penalty", "r2_penalty",
+    "fgan_discriminator_loss", "fgan_generator_loss", "fgan_losses", "F_DIVERGENCES", "FDivergence",
+    "mmd2", "mmd", "mmd_witness", "gmmn_generator_loss", "mmd_generator_loss", "mmd_critic_loss", "witness_penalty",
+    "energy_generator_loss",
     "discriminator_loss", "generator_loss", "loss_pair", "LOSSES", "DISCRIMINATOR_LOSSES", "GENERATOR_LOSSES",
     "LOGIT_LOSSES", "RELATIVISTIC_LOSSES", "d_output_kind",
 ]
@@ -62,11 +77,20 @@ LOSSES = {
     "lsgan": (lsgan_discriminator_loss, lsgan_generator_loss),
     "rsgan": (rsgan_discriminator_loss, rsgan_generator_loss),
     "ragan": (ragan_discriminator_loss, ragan_generator_loss),
+    "fgan-kl": fgan_losses("kl"),
+    "fgan-reverse-kl": fgan_losses("reverse-kl"),
+    "fgan-pearson": fgan_losses("pearson"),
+    "fgan-hellinger": fgan_losses("hellinger"),
+    "fgan-js": fgan_losses("js"),
+    "fgan-gan": fgan_losses("gan"),
+    "fgan-tv": fgan_losses("tv"),
 }
 """The GANs by name -> (d_loss(real_logits, fake_logits), g_loss(fake_logits, real_logits=None)). These names are
 the one set every place takes: discriminator_loss, generator_loss, the Trainer's loss= and `tinygan train --loss`.
 "nonsaturating" and "minimax" are the original GAN (the discriminator's BCE loss) with the two generator losses of
-the paper. "wasserstein" needs a Lipschitz critic: clip_weights_ after each critic step, or add gradient_penalty."""
+the paper. "wasserstein" needs a Lipschitz critic: clip_weights_ after each critic step, or add gradient_penalty.
+"fgan-<divergence>" are the f-GAN's, one per divergence of fgan.F_DIVERGENCES (fgan-gan is the non-saturating GAN
+written in the f-GAN's terms: the same numbers)."""
 
 DISCRIMINATOR_LOSSES = {name: pair[0] for name, pair in LOSSES.items()}
 """GAN name -> its discriminator (critic) loss f(real_logits, fake_logits)."""
@@ -97,8 +121,9 @@ def generator_loss(fake_logits, kind="nonsaturating", real_logits=None):
     return loss_pair("generator_loss", kind)[1](fake_logits, real_logits)
 
 
-LOGIT_LOSSES = ("nonsaturating", "minimax", "rsgan", "ragan")
-"""Losses whose discriminator output is a logit: histories and pictures report sigmoid(logit), a probability."""
+LOGIT_LOSSES = ("nonsaturating", "minimax", "rsgan", "ragan", "fgan-js", "fgan-gan")
+"""Losses whose discriminator output is a logit: histories and pictures report sigmoid(logit), a probability. (The
+optimal logit of fgan-js and fgan-gan is log(p_data / p_g), so sigmoid of it is D* = p_data / (p_data + p_g).)"""
 
 RELATIVISTIC_LOSSES = ("rsgan", "ragan")
 """Losses whose generator loss also compares with the discriminator's output on real samples."""
@@ -106,5 +131,6 @@ RELATIVISTIC_LOSSES = ("rsgan", "ragan")
 
 def d_output_kind(loss):
     """What the discriminator of ``loss`` outputs, as histories and pictures report it: "probability" (sigmoid of
-    a logit) for the logit losses, "critic" (the raw value) for hinge, Wasserstein and least squares."""
+    a logit) for the logit losses, "critic" (the raw value) for hinge, Wasserstein, least squares and the other
+    f-GAN losses."""
     return "probability" if loss in LOGIT_LOSSES else "critic"
