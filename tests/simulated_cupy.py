@@ -1149,6 +1149,11 @@ class _Device:
     def synchronize(self):
         _record(SYNCHRONISE, "Device.synchronize()")
 
+    @property
+    def mem_info(self):
+        """(free, total) bytes, as cudaMemGetInfo: a simulated 16 GiB card, all of it free."""
+        return (16 * 2**30, 16 * 2**30)
+
     def __enter__(self):
         return self
 

@@ -273,6 +273,11 @@ OP_CASES = {
     "squeeze, unsqueeze, flatten": ([], lambda a: a.unsqueeze(0).squeeze(0).flatten(), lambda: [on_device(2, 3)]),
     "getitem": (["GetItem", "IndexAdd"], lambda a, i, j: a[1:, None].sum() + a[i].sum(axis=0) + a[..., j][1],
                 lambda: [on_device(2, 3), index([0, 1, 1]), index([2, 0, 1])]),
+    "setitem": (["SetItem"], lambda a, b, i: tg.ops.setitem(tg.ops.setitem(a, (slice(None), 1), b), (i, 2), 0.5 * b),
+                lambda: [on_device(2, 3), on_device(2, seed=1), index([1, 0])]),
+    "mm repeat chunk split": ([], lambda a, b: (tg.ops.mm(a, b.reshape(3, 2)).sum() + tg.ops.repeat(a, 2, 1).sum()
+                                             + tg.ops.chunk(a, 3, 1)[2].sum() + tg.ops.split(a, [1, 2], 1)[1].sum()),
+                              lambda: [on_device(2, 3), on_device(6, seed=1)]),
     "concatenate": (["Concatenate"], lambda a, b: tg.ops.concatenate([a, b], axis=1),
                     lambda: [on_device(2, 3), on_device(2, 1, seed=1)]),
     "stack": (["Stack"], lambda a, b: tg.ops.stack([a, b]), lambda: [on_device(3), on_device(3, seed=1)]),
@@ -312,7 +317,8 @@ def test_the_op_tables_cover_every_function_and_every_op():
     named = " ".join(list(OP_CASES) + list(NO_GRADIENT_OPS))
     used = {"to_device", "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "cat", "clip",
             "logical_and", "logical_or", "logical_not", "permute", "swapaxes", "expand", "var", "std", "logsumexp",
-            "squeeze", "unsqueeze", "flatten", "getitem"}
+            "squeeze", "unsqueeze", "flatten", "getitem",
+            "index_key", "normalize_axis"}   # the last two are helpers of the ops (an index, an axis), not ops
     assert {name for name in exported if name not in named} - used == set(), "ops without a device case"
 
 

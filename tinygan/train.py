@@ -255,9 +255,9 @@ class Trainer:
             t = losses.interpolation_weights(real, generator) if penalized[-1] and self.penalty == "gp" else None
             batches.append((real, z, t))
         z = _draw(self.latent, self.batch_size, generator, self.dtype)
-        ema_decay = None
-        if self.G_ema is not None:   # a tensor, so that a replay reads this step's value
-            ema_decay = tensor(self._ema_decay(step), dtype=backend.float64, device=self.device)
+        ema_decay = None if self.G_ema is None else self._ema_decay(step)
+        if ema_decay is not None and self.compile:   # a tensor, so that a replay reads this step's value
+            ema_decay = tensor(ema_decay, dtype=backend.float64, device=self.device)
         row = self._step_function(batches, z, ema_decay, tuple(penalized))
         self._pending.append((step, row, self.opt_D.param_groups[0]["lr"], self.opt_G.param_groups[0]["lr"]))
         self.step = step
