@@ -40,10 +40,11 @@ if (sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.en
         and "matplotlib.pyplot" not in sys.modules):
     matplotlib.use("Agg")  # no display: draw into memory and files only
 
-from matplotlib.animation import PillowWriter  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from PIL import Image  # noqa: E402  (matplotlib's own dependency)
 
 from . import backend, losses, ops  # noqa: E402
 from .autograd import grad  # noqa: E402
@@ -455,6 +456,26 @@ def plot_samples_2d(snapshot, ax=None, path=None, title=None, colorbar=True, leg
         figure = _new_figure(5.6, 4.8)
         ax = figure.add_subplot()
     bounds = snapshot["bounds"]
+    image, label = _draw_snapshot_2d(ax, snapshot, contours, show_arrows, show_manifold, max_arrows)
+    ax.set_xlim(bounds[0], bounds[1])
+    ax.set_ylim(bounds[2], bounds[3])
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(title or f"step {snapshot['step']}")
+    if colorbar:
+        (figure or ax.figure).colorbar(image, ax=ax, shrink=0.8, label=label)
+    if legend:
+        ax.legend(handles=_legend_handles_2d(show_arrows, show_manifold), loc="upper right", fontsize=8,
+                  framealpha=0.8)
+    if figure is None:
+        return ax
+    return _finish(figure, path)
+
+
+def _draw_snapshot_2d(ax, snapshot, contours, show_arrows, show_manifold, max_arrows):
+    """The parts of plot_samples_2d's picture that change from snapshot to snapshot: the heatmap (with its level
+    lines), the manifold, the dots and the arrows. Returns (the heatmap's image, the colour bar's label)."""
+    bounds = snapshot["bounds"]
     values = snapshot["d_grid"]
     if snapshot["d_output"] == "probability":
         low, high, label = 0.0, 1.0, "D(x): probability that x is real"
@@ -469,12 +490,11 @@ def plot_samples_2d(snapshot, ax=None, path=None, title=None, colorbar=True, leg
         levels = [low + (high - low) * i / 10 for i in range(1, 10)]
         ax.contour(values, levels=levels, extent=bounds, colors="black", linewidths=0.4, alpha=0.35)
     if show_manifold and snapshot.get("manifold") is not None:
-        mesh = snapshot["manifold"]
-        for row in range(mesh.shape[0]):
-            ax.plot(mesh[row, :, 0], mesh[row, :, 1], color=MANIFOLD_COLOR, linewidth=0.5, alpha=0.4)
+        mesh = snapshot["manifold"]       # (rows, columns, 2): G of a grid of z, drawn as its rows and columns
+        lines = [mesh[row] for row in range(mesh.shape[0])]
         if mesh.shape[0] > 1:
-            for column in range(mesh.shape[1]):
-                ax.plot(mesh[:, column, 0], mesh[:, column, 1], color=MANIFOLD_COLOR, linewidth=0.5, alpha=0.4)
+            lines += [mesh[:, column] for column in range(mesh.shape[1])]
+        ax.add_collection(LineCollection(lines, colors=MANIFOLD_COLOR, linewidths=0.5, alpha=0.4), autolim=False)
     ax.scatter(snapshot["real"][:, 0], snapshot["real"][:, 1], s=5, color=REAL_COLOR, edgecolors="none")
     fake = snapshot["fake"]
     ax.scatter(fake[:, 0], fake[:, 1], s=5, color=FAKE_COLOR, edgecolors="none")
@@ -483,19 +503,7 @@ def plot_samples_2d(snapshot, ax=None, path=None, title=None, colorbar=True, leg
         arrows = _scaled_arrows(snapshot["arrows"][:count], bounds)
         ax.quiver(fake[:count, 0], fake[:count, 1], arrows[:, 0], arrows[:, 1], angles="xy", scale_units="xy",
                   scale=1.0, color=ARROW_COLOR, width=0.004, headwidth=4, alpha=0.9)
-    ax.set_xlim(bounds[0], bounds[1])
-    ax.set_ylim(bounds[2], bounds[3])
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
-    ax.set_title(title or f"step {snapshot['step']}")
-    if colorbar:
-        (figure or ax.figure).colorbar(image, ax=ax, shrink=0.8, label=label)
-    if legend:
-        ax.legend(handles=_legend_handles_2d(show_arrows, show_manifold), loc="upper right", fontsize=8,
-                  framealpha=0.8)
-    if figure is None:
-        return ax
-    return _finish(figure, path)
+    return image, label
 
 
 def _legend_handles_2d(show_arrows=True, show_manifold=True):
@@ -608,24 +616,65 @@ def plot_comparison_2d(runs, path=None, title=None, n_modes=None, columns=4):
 def animate_2d(snapshots, path, title=None, fps=4, dpi=100, max_frames=40):
     """An animated GIF of a whole run, one frame per 2-D snapshot: the picture of ``plot_samples_2d`` (samples.png)
     at its size and resolution, with its colour bar and legend, without the level lines (the colour bands remain)
-    to keep the file small. At most ``max_frames`` snapshots are used (evenly spaced, first and last included); the
-    last frame is held for a second. Written with matplotlib's PillowWriter. Returns the path."""
+    to keep the file small. At most ``max_frames`` snapshots are used (evenly spaced, first and last included); each
+    frame shows for 1/fps seconds, the last for a second more. Returns the path.
+
+    Drawn by blitting, as matplotlib's animations are: the first frame is drawn whole, as samples.png is, layout
+    and all; what stays (axes, ticks, labels) is kept as a background image, and each frame pastes that
+    background and draws on it only what changes: the heatmap, the manifold, the dots, the arrows, then the
+    legend over them, the title and, for a critic, the colour bar (its range follows the values). Drawing every frame
+    whole spent most of its time on ticks and text that never change."""
     _check_kind("animate_2d", snapshots, "2d")
     snapshots = _pick(snapshots, max_frames)
     figure = _new_figure(5.6, 4.8)
-    writer = PillowWriter(fps=fps)
+    figure.set_dpi(dpi)
+    ax = figure.add_subplot()
+    canvas = figure.canvas
+    frames = []
+    for index, snapshot in enumerate(snapshots):
+        frame_title = f"{title or snapshot['loss'] + ' GAN'}: step {snapshot['step']}"
+        if index == 0:
+            plot_samples_2d(snapshot, ax=ax, contours=False, title=frame_title)
+            colorbar = ax.images[0].colorbar
+            canvas.draw()                              # the whole first frame, its layout worked out
+            frames.append(_canvas_image(figure))
+            figure.set_layout_engine("none")           # keep these positions from here on
+            overlays = [ax.get_legend(), ax.title]
+            if snapshot["d_output"] != "probability":    # a critic's colour range changes with its values
+                overlays.append(colorbar.ax)
+            for artist in _changing_artists(ax) + overlays:
+                artist.set_animated(True)              # left out of canvas.draw(): the background
+            canvas.draw()
+            background = canvas.copy_from_bbox(figure.bbox)
+            continue
+        for artist in _changing_artists(ax):
+            artist.remove()
+        image, _ = _draw_snapshot_2d(ax, snapshot, False, True, True, 200)
+        colorbar.update_normal(image)
+        ax.set_title(frame_title)
+        canvas.restore_region(background)
+        for artist in _changing_artists(ax) + overlays:
+            artist.set_animated(True)
+            figure.draw_artist(artist)
+        frames.append(_canvas_image(figure))
+    durations = [round(1000 / fps)] * len(frames)
+    durations[-1] += 1000
     folder = os.path.dirname(os.fspath(path))
     if folder:
         os.makedirs(folder, exist_ok=True)
-    with writer.saving(figure, path, dpi):
-        frames = list(snapshots) + [snapshots[-1]] * fps
-        for snapshot in frames:
-            figure.clear()
-            ax = figure.add_subplot()
-            plot_samples_2d(snapshot, ax=ax, contours=False,
-                            title=f"{title or snapshot['loss'] + ' GAN'}: step {snapshot['step']}")
-            writer.grab_frame()
+    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
     return path
+
+
+def _changing_artists(ax):
+    """What _draw_snapshot_2d drew into ``ax``, in the order it was drawn (the order the frames draw them in)."""
+    return sorted(ax.images + ax.lines + ax.collections, key=lambda artist: artist.get_zorder())
+
+
+def _canvas_image(figure):
+    """The figure's last rendering as a Pillow image (a copy: the canvas reuses its buffer)."""
+    width, height = figure.canvas.get_width_height()
+    return Image.frombuffer("RGBA", (width, height), figure.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).copy()
 
 
 # ---------------------------------------------------------------------------------------------------------------
