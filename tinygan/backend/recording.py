@@ -209,6 +209,19 @@ def where():
     return "an unknown place"
 
 
+def origin():
+    """'tinygan/ops/basic.py:120 Mul.backward': the innermost frame outside NumPy and this file, the code that
+    asked for the array call (shown beside each line of a program's source)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename.replace("\\", "/")
+        if "/numpy/" not in name and not name.endswith("tinygan/backend/recording.py"):
+            short = name[name.rindex("tinygan/"):] if "tinygan/" in name else name.rsplit("/", 1)[-1]
+            return f"{short}:{frame.f_lineno} {getattr(frame.f_code, 'co_qualname', frame.f_code.co_name)}"
+        frame = frame.f_back
+    return ""
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # instructions
 # ---------------------------------------------------------------------------------------------------------------
@@ -226,13 +239,15 @@ class Instruction:
                   they were
         outputs   the arrays the results are written into
         place     where in the step it was recorded ('file:line'), for messages
+        origin    the code that made the call ('tinygan/ops/basic.py:120 Mul.backward'), for the source
     """
 
-    __slots__ = ("kind", "call", "args", "kwargs", "outputs", "place")
+    __slots__ = ("kind", "call", "args", "kwargs", "outputs", "place", "origin")
 
     def __init__(self, kind, call, args, kwargs, outputs, place):
         self.kind, self.call, self.args, self.kwargs = kind, call, args, kwargs
         self.outputs, self.place = outputs, place
+        self.origin = origin()
 
     def name(self):
         call = self.call
@@ -433,6 +448,21 @@ _EFFECTS = {numpy.copyto, numpy.put, numpy.place, numpy.putmask, operator.setite
 # the program
 # ---------------------------------------------------------------------------------------------------------------
 
+_DEFAULT_KEYWORDS = {"dtype": None, "keepdims": False, "where": True}
+"""Keywords that NumPy's own wrappers pass on with their default values: left out of a program's source."""
+
+
+def _call_name(call):
+    """A recorded call's NumPy name: 'matmul' for numpy.matmul, 'add_reduce' for numpy.add.reduce, 'astype' for
+    ndarray.astype."""
+    if isinstance(call, numpy.ufunc):
+        return call.__name__
+    owner = getattr(call, "__self__", None)
+    if isinstance(owner, numpy.ufunc):
+        return owner.__name__ if call.__name__ == "__call__" else f"{owner.__name__}_{call.__name__}"
+    return getattr(call, "__name__", type(call).__name__)
+
+
 class Program:
     """A recording as one Python function: ``program(*input_arrays)`` copies the inputs into the recorded input
     arrays, replays every instruction, and returns nothing (the outputs are the recorded output arrays, refilled).
@@ -469,10 +499,30 @@ class Program:
                 return repr(value)
             return name_of(value, "v")
 
+        def function_name(call):
+            """The call's own name where it is free (matmul, add_reduce, stack), else with a number after it."""
+            owner = getattr(call, "__self__", None)
+            if isinstance(owner, numpy.ufunc):   # numpy.add.__call__ is numpy.add; each access makes a new method
+                call = owner if call.__name__ == "__call__" else call
+                key = (id(owner), call.__name__)
+            else:
+                key = id(call)
+            if key not in names:
+                base = "".join(c if c.isalnum() else "_" for c in _call_name(call))
+                name, number = base, 1
+                while name in namespace or name.startswith(("a", "v", "x")) and name[1:].isdigit():
+                    number += 1
+                    name = f"{base}_{number}"
+                names[key] = name
+                namespace[name] = call
+                held.append(call)
+            return names[key]
+
         def call_text(instruction):
             args = ", ".join(text(arg) for arg in instruction.args)
-            kwargs = ", ".join(f"{key}={text(value)}" for key, value in instruction.kwargs.items())
-            return f"{name_of(instruction.call, 'f')}({', '.join(part for part in (args, kwargs) if part)}"
+            kwargs = ", ".join(f"{key}={text(value)}" for key, value in instruction.kwargs.items()
+                               if not (key in _DEFAULT_KEYWORDS and value is _DEFAULT_KEYWORDS[key]))
+            return f"{function_name(instruction.call)}({', '.join(part for part in (args, kwargs) if part)}"
 
         lines = [f"def replay({', '.join(f'x{i}' for i in range(len(self.inputs)))}):"]
         for index, array in enumerate(self.inputs):
@@ -488,6 +538,7 @@ class Program:
                 lines.append(f"    copyto({text(outputs[0])}, {text(instruction.args[0])})")
             else:
                 lines.append(f"    {call_text(instruction)})")
+            lines[-1] = f"{lines[-1]:<64}  # {instruction.origin}"
         lines.append("    return None")
         self.source = "\n".join(lines)
         code = compile(self.source, "<tinygan compiled step>", "exec")

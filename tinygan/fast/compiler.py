@@ -38,6 +38,7 @@ replay. NumPy (device "cpu") only: on the GPU the equivalent is a CUDA graph, wh
 """
 
 import gc
+import warnings
 
 from .. import backend
 from ..autograd import TensorBase
@@ -194,7 +195,9 @@ def _rebuild(structure):
 
 def _all_tensors():
     """Every tensor alive (the garbage collector tracks them all): the state a step may read or update."""
-    return [item for item in gc.get_objects() if isinstance(item, TensorBase)]
+    with warnings.catch_warnings():   # isinstance on some libraries' lazy module objects warns (torch's)
+        warnings.simplefilter("ignore")
+        return [item for item in gc.get_objects() if isinstance(item, TensorBase)]
 
 
 def _swap_in(recorder, inputs):
