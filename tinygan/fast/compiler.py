@@ -94,6 +94,7 @@ class _Capture:
     def __init__(self):
         self.calls = 0
         self.previous = None      # the signature of the last recording
+        self.previous_results = None   # what its results were made of (see _results_signature)
         self.program = None
         self.outputs = None       # the structure of the results, with the arrays to copy them from
 
@@ -111,9 +112,11 @@ class _Capture:
             _swap_out(inputs, originals)
         outputs = _output_structure(result, recorder)
         signature = _signature(recorder, swapped[len(inputs):])
+        results = _results_signature(outputs, recorder)
         if self.previous is not None:
             _check_same(self.previous, signature)
-        self.previous = signature
+            _check_same_results(self.previous_results, results)
+        self.previous, self.previous_results = signature, results
         if last:
             program = Program(recorder.instructions, [array for _, array in swapped[:len(inputs)]])
             _check_replay(program, recorder, before, [array for _, array in swapped[:len(inputs)]])
@@ -280,6 +283,26 @@ def _check_same(first, second):
             f"(a Python number such as a learning rate or Adam's bias correction, a random draw, an array "
             f"replaced instead of updated in place); a replay would freeze it. Pass it as a tensor argument, "
             f"draw random numbers outside the step, and use optimizers with capturable=True")
+
+
+def _results_signature(structure, recorder):
+    """What must be the same in the results of two recordings: the parts a replay returns as recorded rather
+    than recomputes (a Python value, a tensor no recorded operation wrote), by value."""
+    kind, value = structure[0], structure[1]
+    if kind == "tensor":
+        return ("tensor", None if recorder.is_memory(value) else (str(value.dtype), value.shape, value.tobytes()))
+    if kind == "value":
+        return ("value", repr(value))
+    items = value.items() if kind is dict else enumerate(value)
+    return (kind.__name__,) + tuple((name, _results_signature(item, recorder)) for name, item in items)
+
+
+def _check_same_results(first, second):
+    if first != second:
+        raise RecordingError(
+            "compile: the step returned a Python value, or a tensor made without a recorded array operation (from "
+            "a Python number, say), that differs between two calls; a replay would return the recorded value "
+            "every time. Return tensors computed from the step's tensors, or compute such values outside the step")
 
 
 def _first_difference(a, b):
