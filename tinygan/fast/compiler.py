@@ -38,6 +38,7 @@ replay. NumPy (device "cpu") only: on the GPU the equivalent is a CUDA graph, wh
 """
 
 import gc
+import weakref
 
 from .. import backend
 from ..autograd import TensorBase
@@ -79,6 +80,8 @@ class CompiledFunction:
         capture = self._captures.get(key)
         if capture is None:
             capture = self._captures[key] = _Capture()
+        if capture.program is not None and not capture.is_current():
+            capture = self._captures[key] = _Capture()      # the step's state was replaced: record it anew
         if capture.program is not None:
             self.calls_replayed += 1
             return capture.replay(args, kwargs)
@@ -97,6 +100,7 @@ class _Capture:
         self.previous_results = None   # what its results were made of (see _results_signature)
         self.program = None
         self.outputs = None       # the structure of the results, with the arrays to copy them from
+        self.guards = []          # [(weak reference to a state tensor the program uses, the array it held)]
 
     def record(self, function, args, kwargs):
         recorder = Recorder()
@@ -109,7 +113,7 @@ class _Capture:
             result = function(*args, **kwargs)
         finally:
             recorder.stop()
-            _swap_out(inputs, originals)
+            _swap_out(swapped, originals, len(inputs))
         outputs = _output_structure(result, recorder)
         signature = _signature(recorder, swapped[len(inputs):])
         results = _results_signature(outputs, recorder)
@@ -121,8 +125,20 @@ class _Capture:
             program = Program(recorder.instructions, [array for _, array in swapped[:len(inputs)]])
             _check_replay(program, recorder, before, [array for _, array in swapped[:len(inputs)]])
             self.program, self.outputs = program, outputs
+            used = _memory_used(recorder.instructions)
+            self.guards = [(weakref.ref(tensor), tensor.array) for tensor, array in swapped[len(inputs):]
+                           if id(memory_owner(array)) in used]
             return _rebuild(outputs)   # copies, as from a replay: the next replays refill the recorded arrays
         return result
+
+    def is_current(self):
+        """False once a tensor whose memory the program uses holds another array (set_, Module.to) or is gone (an
+        optimizer's load_state_dict replaces its state tensors): the step would now use other memory."""
+        for reference, array in self.guards:
+            tensor = reference()
+            if tensor is None or tensor.array is not array:
+                return False
+        return True
 
     def replay(self, args, kwargs):
         self.program(*[tensor.array for tensor in _input_tensors(args, kwargs)])
@@ -202,8 +218,8 @@ def _all_tensors():
 
 def _swap_in(recorder, inputs):
     """Give the inputs private arrays (a replay copies the next inputs into them) and every other tensor a
-    RecordingArray view of its own array. Returns [(tensor, recorded array)], the inputs first, and the inputs'
-    original arrays."""
+    RecordingArray view of its own array. Returns [(tensor, recorded array)], the inputs first, and the arrays
+    they held before, in the same order."""
     swapped, originals = [], []
     for index, tensor in enumerate(inputs):
         if not isinstance(tensor.array, backend.HOST_ARRAY):
@@ -216,18 +232,39 @@ def _swap_in(recorder, inputs):
     input_ids = {id(tensor) for tensor in inputs}
     for tensor in _all_tensors():
         if id(tensor) not in input_ids and isinstance(tensor.array, backend.HOST_ARRAY):
+            originals.append(tensor.array)
             tensor.array = recorder.add_memory(tensor.array, "state")
             swapped.append((tensor, tensor.array))
     return swapped, originals
 
 
-def _swap_out(inputs, originals):
-    """Every tensor back on a plain ndarray (the same memory); the inputs back on their own arrays."""
-    for tensor, original in zip(inputs, originals):
-        tensor.array = original
+def _swap_out(swapped, originals, input_count):
+    """Every tensor back on a plain ndarray (the same memory): the inputs back on their own arrays, the state on
+    the very arrays it held (the replay's guards check them by identity) unless the step gave it another."""
+    for index, ((tensor, recorded), original) in enumerate(zip(swapped, originals)):
+        if index < input_count or tensor.array is recorded:
+            tensor.array = original
     for tensor in _all_tensors():
         if isinstance(tensor.array, RecordingArray):
             tensor.array = plain(tensor.array)
+
+
+def _memory_used(instructions):
+    """The ids of the memory owners that the instructions read or write."""
+    used = set()
+
+    def visit(value):
+        if isinstance(value, backend.HOST_ARRAY):
+            used.add(id(memory_owner(value)))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+    for instruction in instructions:
+        visit((instruction.args, instruction.kwargs, tuple(instruction.outputs)))
+    return used
 
 
 # ---------------------------------------------------------------------------------------------------------------
