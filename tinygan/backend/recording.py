@@ -438,7 +438,8 @@ class Program:
     arrays, replays every instruction, and returns nothing (the outputs are the recorded output arrays, refilled).
 
     ``source`` is that function's text, one line per instruction, for whoever wants to see what a compiled step
-    does: its NumPy calls, with the arrays named a0, a1, ... and the functions f0, f1, ...
+    does: its NumPy calls, with the arrays named a0, a1, ... and each function by its name and a number
+    (multiply_5, add_reduce_31, ...)
     """
 
     def __init__(self, instructions, inputs):
@@ -472,7 +473,9 @@ class Program:
         def call_text(instruction):
             args = ", ".join(text(arg) for arg in instruction.args)
             kwargs = ", ".join(f"{key}={text(value)}" for key, value in instruction.kwargs.items())
-            return f"{name_of(instruction.call, 'f')}({', '.join(part for part in (args, kwargs) if part)}"
+            name = instruction.name().replace(".__call__", "")     # multiply, add.reduce, astype, getitem
+            function = name_of(instruction.call, "".join(c if c.isalnum() else "_" for c in name) + "_")
+            return f"{function}({', '.join(part for part in (args, kwargs) if part)}"
 
         lines = [f"def replay({', '.join(f'x{i}' for i in range(len(self.inputs)))}):"]
         for index, array in enumerate(self.inputs):
