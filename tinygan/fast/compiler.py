@@ -25,12 +25,19 @@ every call. What the recording cannot follow, and how each is caught:
     - a Python number or an array made outside tinygan's ops that changes between calls (a learning-rate
       schedule, Adam's bias corrections with a Python step count, a random draw): the two recordings differ, and
       compiling is refused; pass it as an argument (a tensor), use optimizers with ``capturable=True``, and draw
-      random numbers outside the step;
+      random numbers outside the step; the same for a returned Python value (or a tensor made from one) that
+      changes: a replay would return the recorded one;
     - an array that the step replaces rather than updates in place, when it lives across calls: the two
       recordings differ in which array they read; refused;
-    - anything else the recorder did not see: the replay check against the eager call fails; refused.
-Non-tensor arguments (numbers, strings, flags) choose the recording: each new value is compiled on its own, like
-a new shape. After changing anything the step reads from Python (a learning rate set by hand), call ``reset()``.
+    - anything else the recorder did not see: the replay check against the eager call fails; refused;
+    - state replaced between calls, after the recording (p.set_(...), Module.to, an optimizer's
+      load_state_dict): each replay first checks that the tensors whose memory it uses still exist and hold the
+      same arrays, and records the step anew otherwise.
+A refusal is an error raised by the call that found it, after that call ran the step eagerly (its updates are
+made); later calls are never replayed: they run eagerly, recording again (slowly), and raise again where the
+recordings still differ. Non-tensor arguments (numbers, strings, flags) choose the recording: each
+new value is compiled on its own, like a new shape. After changing anything the step reads from Python (a
+learning rate set by hand), call ``reset()``.
 
 After a replay, tensors that the step updates in place (parameters, optimizer state, gradients) hold the new
 values, as after an eager call; the returned tensors are fresh copies. Version counters do not move during a
