@@ -29,6 +29,7 @@ every call. What the recording cannot follow, and how each is caught:
       changes: a replay would return the recorded one;
     - an array that the step replaces rather than updates in place, when it lives across calls: the two
       recordings differ in which array they read; refused;
+    - a tensor argument changed in place (a replay changes its private copy of it): refused while recording;
     - anything else the recorder did not see: the replay check against the eager call fails; refused;
     - state replaced between calls, after the recording (p.set_(...), Module.to, an optimizer's
       load_state_dict): each replay first checks that the tensors whose memory it uses still exist and hold the
@@ -121,6 +122,12 @@ class _Capture:
         finally:
             recorder.stop()
             _swap_out(swapped, originals, len(inputs))
+        for index, ((_, private), original) in enumerate(zip(swapped, originals[:len(inputs)])):
+            if not same_bytes(plain(private), original):   # a replay would change its private copy only
+                raise RecordingError(
+                    f"compile: the step changed its tensor argument {index} (shape {original.shape}) in place; a "
+                    f"compiled step gets a copy of each argument at every call, so the caller's tensor would keep "
+                    f"its old values. Return the new values instead, or keep the tensor outside the arguments")
         outputs = _output_structure(result, recorder)
         signature = _signature(recorder, swapped[len(inputs):])
         results = _results_signature(outputs, recorder)
