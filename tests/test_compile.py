@@ -414,6 +414,17 @@ def test_a_host_read_inside_the_step_is_refused_when_recording(read, match):
     assert (parameter + 1).numpy().tolist() == [[2.0] * 3] * 4
 
 
+def test_a_step_that_changes_its_argument_in_place_is_refused():
+    """A recording works on a private copy of each argument, so the caller's tensor would not change."""
+    compiled = tg.compile(lambda x: x.mul_(2).sum())
+    x = tg.ones(3)
+    assert compiled(x).item() == 6.0 and x.numpy().tolist() == [2.0] * 3        # the eager warm-up call
+    x = tg.ones(3)
+    with pytest.raises(RecordingError, match="changed its tensor argument 0 .* in place"):
+        compiled(x)
+    assert compiled.calls_replayed == 0
+
+
 def test_an_array_function_with_several_new_results_is_refused():
     data = tg.Generator(seed=4)
 
