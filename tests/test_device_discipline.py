@@ -229,6 +229,11 @@ def index(values):
 
 
 # name -> (the Function classes it applies, a function of fresh device leaves, the leaves it takes)
+def pytorch_spellings(a, b):
+    return (tg.ops.mm(a, b.reshape(3, 2)).sum() + tg.ops.repeat(a, 2, 1).sum() + tg.ops.chunk(a, 3, 1)[2].sum()
+            + tg.ops.split(a, [1, 2], 1)[1].sum())
+
+
 OP_CASES = {
     "add": (["Add"], lambda a, b: a + b, lambda: [on_device(2, 3), on_device(3, seed=1)]),
     "sub": (["Sub"], lambda a, b: a - b, lambda: [on_device(2, 3), on_device(2, 1, seed=1)]),
@@ -275,8 +280,7 @@ OP_CASES = {
                 lambda: [on_device(2, 3), index([0, 1, 1]), index([2, 0, 1])]),
     "setitem": (["SetItem"], lambda a, b, i: tg.ops.setitem(tg.ops.setitem(a, (slice(None), 1), b), (i, 2), 0.5 * b),
                 lambda: [on_device(2, 3), on_device(2, seed=1), index([1, 0])]),
-    "mm repeat chunk split": ([], lambda a, b: (tg.ops.mm(a, b.reshape(3, 2)).sum() + tg.ops.repeat(a, 2, 1).sum()
-                                             + tg.ops.chunk(a, 3, 1)[2].sum() + tg.ops.split(a, [1, 2], 1)[1].sum()),
+    "mm repeat chunk split": ([], lambda a, b: pytorch_spellings(a, b),
                               lambda: [on_device(2, 3), on_device(6, seed=1)]),
     "concatenate": (["Concatenate"], lambda a, b: tg.ops.concatenate([a, b], axis=1),
                     lambda: [on_device(2, 3), on_device(2, 1, seed=1)]),

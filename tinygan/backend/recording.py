@@ -468,7 +468,8 @@ class Program:
     arrays, replays every instruction, and returns nothing (the outputs are the recorded output arrays, refilled).
 
     ``source`` is that function's text, one line per instruction, for whoever wants to see what a compiled step
-    does: its NumPy calls, with the arrays named a0, a1, ... and the functions f0, f1, ...
+    does: its NumPy calls, with the arrays named a0, a1, ... and each function by its name and a number
+    (multiply_5, add_reduce_31, ...)
     """
 
     def __init__(self, instructions, inputs):

@@ -25,12 +25,20 @@ every call. What the recording cannot follow, and how each is caught:
     - a Python number or an array made outside tinygan's ops that changes between calls (a learning-rate
       schedule, Adam's bias corrections with a Python step count, a random draw): the two recordings differ, and
       compiling is refused; pass it as an argument (a tensor), use optimizers with ``capturable=True``, and draw
-      random numbers outside the step;
+      random numbers outside the step; the same for a returned Python value (or a tensor made from one) that
+      changes: a replay would return the recorded one;
     - an array that the step replaces rather than updates in place, when it lives across calls: the two
       recordings differ in which array they read; refused;
-    - anything else the recorder did not see: the replay check against the eager call fails; refused.
-Non-tensor arguments (numbers, strings, flags) choose the recording: each new value is compiled on its own, like
-a new shape. After changing anything the step reads from Python (a learning rate set by hand), call ``reset()``.
+    - a tensor argument changed in place (a replay changes its private copy of it): refused while recording;
+    - anything else the recorder did not see: the replay check against the eager call fails; refused;
+    - state replaced between calls, after the recording (p.set_(...), Module.to, an optimizer's
+      load_state_dict): each replay first checks that the tensors whose memory it uses still exist and hold the
+      same arrays, and records the step anew otherwise.
+A refusal is an error raised by the call that found it, after that call ran the step eagerly (its updates are
+made); later calls are never replayed: they run eagerly, recording again (slowly), and raise again where the
+recordings still differ. Non-tensor arguments (numbers, strings, flags) choose the recording: each
+new value is compiled on its own, like a new shape. After changing anything the step reads from Python (a
+learning rate set by hand), call ``reset()``.
 
 After a replay, tensors that the step updates in place (parameters, optimizer state, gradients) hold the new
 values, as after an eager call; the returned tensors are fresh copies. Version counters do not move during a
@@ -39,6 +47,7 @@ replay. NumPy (device "cpu") only: on the GPU the equivalent is a CUDA graph, wh
 
 import gc
 import warnings
+import weakref
 
 from .. import backend
 from ..autograd import TensorBase
@@ -80,6 +89,8 @@ class CompiledFunction:
         capture = self._captures.get(key)
         if capture is None:
             capture = self._captures[key] = _Capture()
+        if capture.program is not None and not capture.is_current():
+            capture = self._captures[key] = _Capture()      # the step's state was replaced: record it anew
         if capture.program is not None:
             self.calls_replayed += 1
             return capture.replay(args, kwargs)
@@ -95,8 +106,10 @@ class _Capture:
     def __init__(self):
         self.calls = 0
         self.previous = None      # the signature of the last recording
+        self.previous_results = None   # what its results were made of (see _results_signature)
         self.program = None
         self.outputs = None       # the structure of the results, with the arrays to copy them from
+        self.guards = []          # [(weak reference to a state tensor the program uses, the array it held)]
 
     def record(self, function, args, kwargs):
         recorder = Recorder()
@@ -109,18 +122,38 @@ class _Capture:
             result = function(*args, **kwargs)
         finally:
             recorder.stop()
-            _swap_out(inputs, originals)
+            _swap_out(swapped, originals, len(inputs))
+        for index, ((_, private), original) in enumerate(zip(swapped, originals[:len(inputs)])):
+            if not same_bytes(plain(private), original):   # a replay would change its private copy only
+                raise RecordingError(
+                    f"compile: the step changed its tensor argument {index} (shape {original.shape}) in place; a "
+                    f"compiled step gets a copy of each argument at every call, so the caller's tensor would keep "
+                    f"its old values. Return the new values instead, or keep the tensor outside the arguments")
         outputs = _output_structure(result, recorder)
         signature = _signature(recorder, swapped[len(inputs):])
+        results = _results_signature(outputs, recorder)
         if self.previous is not None:
             _check_same(self.previous, signature)
-        self.previous = signature
+            _check_same_results(self.previous_results, results)
+        self.previous, self.previous_results = signature, results
         if last:
             program = Program(recorder.instructions, [array for _, array in swapped[:len(inputs)]])
             _check_replay(program, recorder, before, [array for _, array in swapped[:len(inputs)]])
             self.program, self.outputs = program, outputs
+            used = _memory_used(recorder.instructions)
+            self.guards = [(weakref.ref(tensor), tensor.array) for tensor, array in swapped[len(inputs):]
+                           if id(memory_owner(array)) in used]
             return _rebuild(outputs)   # copies, as from a replay: the next replays refill the recorded arrays
         return result
+
+    def is_current(self):
+        """False once a tensor whose memory the program uses holds another array (set_, Module.to) or is gone (an
+        optimizer's load_state_dict replaces its state tensors): the step would now use other memory."""
+        for reference, array in self.guards:
+            tensor = reference()
+            if tensor is None or tensor.array is not array:
+                return False
+        return True
 
     def replay(self, args, kwargs):
         self.program(*[tensor.array for tensor in _input_tensors(args, kwargs)])
@@ -202,8 +235,8 @@ def _all_tensors():
 
 def _swap_in(recorder, inputs):
     """Give the inputs private arrays (a replay copies the next inputs into them) and every other tensor a
-    RecordingArray view of its own array. Returns [(tensor, recorded array)], the inputs first, and the inputs'
-    original arrays."""
+    RecordingArray view of its own array. Returns [(tensor, recorded array)], the inputs first, and the arrays
+    they held before, in the same order."""
     swapped, originals = [], []
     for index, tensor in enumerate(inputs):
         if not isinstance(tensor.array, backend.HOST_ARRAY):
@@ -216,18 +249,39 @@ def _swap_in(recorder, inputs):
     input_ids = {id(tensor) for tensor in inputs}
     for tensor in _all_tensors():
         if id(tensor) not in input_ids and isinstance(tensor.array, backend.HOST_ARRAY):
+            originals.append(tensor.array)
             tensor.array = recorder.add_memory(tensor.array, "state")
             swapped.append((tensor, tensor.array))
     return swapped, originals
 
 
-def _swap_out(inputs, originals):
-    """Every tensor back on a plain ndarray (the same memory); the inputs back on their own arrays."""
-    for tensor, original in zip(inputs, originals):
-        tensor.array = original
+def _swap_out(swapped, originals, input_count):
+    """Every tensor back on a plain ndarray (the same memory): the inputs back on their own arrays, the state on
+    the very arrays it held (the replay's guards check them by identity) unless the step gave it another."""
+    for index, ((tensor, recorded), original) in enumerate(zip(swapped, originals)):
+        if index < input_count or tensor.array is recorded:
+            tensor.array = original
     for tensor in _all_tensors():
         if isinstance(tensor.array, RecordingArray):
             tensor.array = plain(tensor.array)
+
+
+def _memory_used(instructions):
+    """The ids of the memory owners that the instructions read or write."""
+    used = set()
+
+    def visit(value):
+        if isinstance(value, backend.HOST_ARRAY):
+            used.add(id(memory_owner(value)))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+    for instruction in instructions:
+        visit((instruction.args, instruction.kwargs, tuple(instruction.outputs)))
+    return used
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -283,6 +337,26 @@ def _check_same(first, second):
             f"(a Python number such as a learning rate or Adam's bias correction, a random draw, an array "
             f"replaced instead of updated in place); a replay would freeze it. Pass it as a tensor argument, "
             f"draw random numbers outside the step, and use optimizers with capturable=True")
+
+
+def _results_signature(structure, recorder):
+    """What must be the same in the results of two recordings: the parts a replay returns as recorded rather
+    than recomputes (a Python value, a tensor no recorded operation wrote), by value."""
+    kind, value = structure[0], structure[1]
+    if kind == "tensor":
+        return ("tensor", None if recorder.is_memory(value) else (str(value.dtype), value.shape, value.tobytes()))
+    if kind == "value":
+        return ("value", repr(value))
+    items = value.items() if kind is dict else enumerate(value)
+    return (kind.__name__,) + tuple((name, _results_signature(item, recorder)) for name, item in items)
+
+
+def _check_same_results(first, second):
+    if first != second:
+        raise RecordingError(
+            "compile: the step returned a Python value, or a tensor made without a recorded array operation (from "
+            "a Python number, say), that differs between two calls; a replay would return the recorded value "
+            "every time. Return tensors computed from the step's tensors, or compute such values outside the step")
 
 
 def _first_difference(a, b):
