@@ -4,6 +4,7 @@
     python benchmarks/ring8.py --quick               # smoke run: a few seconds, figures not meaningful
     python benchmarks/ring8.py --sizes small --repeats 11
     python benchmarks/ring8.py --memory              # 20,000 tinygan steps: is resident memory flat?
+    python benchmarks/ring8.py --memory --memory-impl tg-compiled    # the same for the recorded step
     python benchmarks/ring8.py --profile             # where tinygan's step spends its time (cProfile)
     python benchmarks/ring8.py --device cuda --sizes large --batch 65536    # GPU: CuPy against torch CUDA
 
@@ -30,6 +31,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -62,16 +64,21 @@ LR, BETAS = 1e-4, (0.5, 0.999)
 POOL = 8              # batches drawn once and cycled through, the same for every implementation
 CHECK_STEPS = 5       # steps after which the parameters are compared
 
-# Speed targets: (device, size, other implementation, least tinygan steps/s as a multiple of the other's).
+# Speed targets: (device, size, tinygan implementation, other implementation, least steps/s of the first as a
+# multiple of the other's). "tinygan" is the eager step on fused nodes; "tg-compiled" its recording replayed,
+# which is what the trainer runs on the CPU.
 TARGETS = [
-    ("cpu", "small", "torch", 1.5),
-    ("cpu", "small", "numpy", 0.5),
-    ("cpu", "medium", "torch", 1.0),
-    ("cpu", "medium", "numpy", 0.8),
-    ("cpu", "large", "torch", 1.0),
-    ("cpu", "large", "numpy", 0.8),
-    ("cuda", "large", "torch", 0.8),
+    ("cpu", "small", "tinygan", "torch", 1.5),
+    ("cpu", "small", "tinygan", "numpy", 0.5),
+    ("cpu", "medium", "tinygan", "torch", 1.0),
+    ("cpu", "medium", "tinygan", "numpy", 0.8),
+    ("cpu", "medium", "tg-compiled", "torch", 1.1),
+    ("cpu", "large", "tinygan", "torch", 1.0),
+    ("cpu", "large", "tinygan", "numpy", 0.8),
+    ("cuda", "large", "tinygan", "torch", 0.8),
 ]
+FIRST_LOOK_LIMIT = 30.0      # seconds of `tinygan train` (the first look) end to end, install excluded
+FIGURES_LIMIT = 4.0          # seconds of its figures
 MEMORY_GROWTH_LIMIT = 0.05   # resident memory may grow at most 5% from step 1,000 to the last step
 
 # Agreement tolerance for the losses and gradients of step 1: |x - ref| <= RTOL * (|ref| + max |ref| of that
@@ -155,7 +162,10 @@ class AutogradGAN(Implementation):
         self.watch = None  # a function called with each loss before its backward (the graph check uses it)
 
     def step(self):
-        real, z_d, z_g = self.next_batch()
+        self.losses = self.step_on(*self.next_batch())
+
+    def step_on(self, real, z_d, z_g):
+        """One D update and one G update on these batches; returns the two losses, detached."""
         with self.no_grad():
             fake = self.G(z_d)
         loss_d = self._d_loss(self.D(real), self.D(fake))
@@ -175,7 +185,7 @@ class AutogradGAN(Implementation):
         self.opt_G.step()
         for param in self.d_params:
             param.requires_grad_(True)
-        self.losses = (loss_d.detach(), loss_g.detach())
+        return loss_d.detach(), loss_g.detach()
 
     def result(self):
         loss_d, loss_g = (loss.item() for loss in self.losses)
@@ -225,6 +235,22 @@ class TinyganPlainGAN(TinyganGAN):
 
     name = "tg-plain"
     fast = False
+
+
+class TinyganCompiledGAN(TinyganGAN):
+    """tinygan's step recorded once and replayed (tg.compile, with Adam(capturable=True)): how the trainer runs its
+    step on the CPU. NumPy only."""
+
+    name = "tg-compiled"
+
+    def __init__(self, problem, device="cpu"):
+        super().__init__(problem, device)
+        self.opt_G = tg.optim.Adam(self.G.parameters(), lr=LR, betas=BETAS, capturable=True)
+        self.opt_D = tg.optim.Adam(self.d_params, lr=LR, betas=BETAS, capturable=True)
+        self.compiled_step = tg.compile(self.step_on)
+
+    def step(self):
+        self.losses = self.compiled_step(*self.next_batch())
 
 
 def tinygan_mlp(pairs, device, fast):
@@ -304,13 +330,14 @@ def torch_mlp(pairs, device):
     return torch.nn.Sequential(*layers[:-1]).to(device)
 
 
-IMPLEMENTATIONS = {"tinygan": TinyganGAN, "tg-plain": TinyganPlainGAN, "numpy": NumpyGAN, "torch": TorchGAN}
+IMPLEMENTATIONS = {"tinygan": TinyganGAN, "tg-compiled": TinyganCompiledGAN, "tg-plain": TinyganPlainGAN,
+                   "numpy": NumpyGAN, "torch": TorchGAN}
 
 
 def available_implementations(device):
     """Names of the implementations that run on ``device``: NumPy only on the CPU, torch when installed (and,
     for "cuda", built with CUDA)."""
-    names = ["tinygan", "tg-plain"] + (["numpy"] if device == "cpu" else [])
+    names = ["tinygan", "tg-plain"] + (["tg-compiled", "numpy"] if device == "cpu" else [])
     if torch is not None and (device == "cpu" or torch.cuda.is_available()):
         names.append("torch")
     return names
@@ -623,11 +650,11 @@ def memory_mode(args):
     """--memory: tinygan alone for --memory-steps steps; is resident memory flat, and is every graph freed?"""
     size_name = args.sizes[0]
     problem = make_problem(size_name, args.seed, args.batch)
-    impl = TinyganGAN(problem, args.device)
+    impl = IMPLEMENTATIONS[args.memory_impl](problem, args.device)
     total = args.memory_steps
     first = min(1000, max(1, total // 2))
     marks = sorted({first, total} | {total * k // 10 for k in range(1, 10) if total * k // 10 > first})
-    print(f"memory: {total} tinygan steps at {describe(problem)} on {args.device}")
+    print(f"memory: {total} {impl.name} steps at {describe(problem)} on {args.device}")
     rss = {}
     start = time.perf_counter()
     for step in range(1, total + 1):
@@ -636,7 +663,6 @@ def memory_mode(args):
             impl.sync()
             rss[step] = read_status("VmRSS")
             print(f"  step {step:>6}: RSS {mib(rss[step]):>7} MiB   ({time.perf_counter() - start:.1f} s)")
-    seen, alive = check_graph_freed(impl)
     print()
     if rss[first] is None:
         print("resident memory: /proc/self/status is not readable here; not measured")
@@ -645,8 +671,10 @@ def memory_mode(args):
         verdict = "PASS" if abs(growth) <= MEMORY_GROWTH_LIMIT else "MISS"
         print(f"resident memory from step {first} to step {total}: {mib(rss[first])} -> {mib(rss[total])} MiB, "
               f"{growth:+.2%} (target: within {MEMORY_GROWTH_LIMIT:.0%})   {verdict}")
-    print(f"no graph survives a step: {seen - alive} of {seen} graph nodes freed when the step returned "
-          f"(garbage collector off)   {'PASS' if alive == 0 else 'MISS'}")
+    if impl.name != "tg-compiled":            # a replay builds no graph
+        seen, alive = check_graph_freed(impl)
+        print(f"no graph survives a step: {seen - alive} of {seen} graph nodes freed when the step returned "
+              f"(garbage collector off)   {'PASS' if alive == 0 else 'MISS'}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -725,8 +753,16 @@ def time_train(args):
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         print(f"tinygan train: `python {shown}` failed (exit {done.returncode}) after {elapsed:.1f} s: {tail}")
         return
-    print(f"tinygan train, end to end: {elapsed:.1f} s   (`python {shown}`, the default run, one process "
+    print(f"tinygan train, end to end: {elapsed:.1f} s   (`python {shown}`, the first look, one process "
           f"including imports)")
+    trained = re.search(r"to step \d+ in ([0-9.]+) s", done.stdout)
+    drawn = re.search(r"figures, drawn in ([0-9.]+) s", done.stdout)
+    if trained and drawn:
+        training, figures = float(trained.group(1)), float(drawn.group(1))
+        print(f"  training {training:.1f} s, figures {figures:.1f} s, the rest (imports, final evaluation, files) "
+              f"{elapsed - training - figures:.1f} s")
+        print(f"  targets: end to end <= {FIRST_LOOK_LIMIT:.0f} s {'PASS' if elapsed <= FIRST_LOOK_LIMIT else 'MISS'}, "
+              f"figures <= {FIGURES_LIMIT:.0f} s {'PASS' if figures <= FIGURES_LIMIT else 'MISS'}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -794,17 +830,17 @@ def print_times(results):
 def print_targets(results, device):
     print()
     print("targets (tinygan steps/s as a multiple of the other's, medians; fastest windows in brackets)")
-    for target_device, size_name, other, least in TARGETS:
+    for target_device, size_name, ours, other, least in TARGETS:
         if target_device != device:
             continue
-        label = f"  {size_name:<7} tinygan >= {least:.1f}x {other:<6}"
+        label = f"  {size_name:<7} {ours:<11} >= {least:.1f}x {other:<6}"
         if size_name not in results:
             print(f"{label}  SKIP (size not run)")
-        elif other not in results[size_name]:
-            print(f"{label}  SKIP ({other} not available here)")
+        elif other not in results[size_name] or ours not in results[size_name]:
+            print(f"{label}  SKIP ({other if ours in results[size_name] else ours} not available here)")
         else:
-            ratio = speed_ratio(results[size_name], "tinygan", other)
-            best = speed_ratio(results[size_name], "tinygan", other, best=True)
+            ratio = speed_ratio(results[size_name], ours, other)
+            best = speed_ratio(results[size_name], ours, other, best=True)
             print(f"{label}  measured {ratio:5.2f}x ({best:.2f}x)  {'PASS' if ratio >= least else 'MISS'}")
 
 
@@ -857,6 +893,8 @@ def parse_args(argv=None):
                         help="instead of timing: run tinygan for --memory-steps steps and report whether resident "
                              "memory stays flat (within 5%% from step 1,000) and no graph survives a step")
     parser.add_argument("--memory-steps", type=int, default=20000, help="steps of --memory")
+    parser.add_argument("--memory-impl", default="tinygan", choices=["tinygan", "tg-compiled", "tg-plain"],
+                        help="the implementation --memory runs (tg-compiled: the recorded step, CPU only)")
     parser.add_argument("--profile", action="store_true",
                         help="instead of timing: cProfile of tinygan's step at the first of --sizes (--steps "
                              "steps, default 500)")
