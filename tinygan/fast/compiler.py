@@ -51,7 +51,8 @@ import weakref
 
 from .. import backend
 from ..autograd import TensorBase
-from ..backend.recording import (Program, Recorder, RecordingArray, RecordingError, copy_into, memory_owner, plain,
+from ..backend.recording import (RESULT, Program, Recorder, RecordingArray, RecordingError, copy_into, memory_owner,
+                                 plain, share_buffers,
                                  same_bytes)
 from ..tensor import Tensor
 
@@ -59,10 +60,11 @@ WARM_UP_CALLS = 1      # eager calls before the first recording
 RECORDINGS = 2         # recordings compared before the program is used
 
 
-def compile(function):
+def compile(function, share_buffers=True):
     """``function`` compiled: the same results, replayed from a recording of its NumPy calls (see the module
-    docstring for what it needs of the function)."""
-    return CompiledFunction(function)
+    docstring for what it needs of the function). share_buffers: let the step's temporaries share memory in the
+    replay (backend/recording.py's ``share_buffers``); False keeps every intermediate array, to look at."""
+    return CompiledFunction(function, share_buffers)
 
 
 class CompiledFunction:
@@ -72,8 +74,9 @@ class CompiledFunction:
     like ``args`` (its ``source`` shows the replayed NumPy calls); ``reset()`` forgets every recording.
     """
 
-    def __init__(self, function):
+    def __init__(self, function, share_buffers=True):
         self.function = function
+        self.share_buffers = share_buffers
         self._captures = {}
         self.calls_replayed = 0
 
@@ -87,10 +90,9 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         key = _key(args, kwargs)
         capture = self._captures.get(key)
-        if capture is None:
-            capture = self._captures[key] = _Capture()
-        if capture.program is not None and not capture.is_current():
-            capture = self._captures[key] = _Capture()      # the step's state was replaced: record it anew
+        if capture is None or (capture.program is not None and not capture.is_current()):
+            # a new key; or the step's state was replaced since the recording: record it anew
+            capture = self._captures[key] = _Capture(self.share_buffers)
         if capture.program is not None:
             self.calls_replayed += 1
             return capture.replay(args, kwargs)
@@ -103,7 +105,8 @@ class CompiledFunction:
 class _Capture:
     """The recordings of one argument key, and its program once they agree."""
 
-    def __init__(self):
+    def __init__(self, share_buffers):
+        self.share_buffers = share_buffers
         self.calls = 0
         self.previous = None      # the signature of the last recording
         self.previous_results = None   # what its results were made of (see _results_signature)
@@ -137,8 +140,11 @@ class _Capture:
             _check_same_results(self.previous_results, results)
         self.previous, self.previous_results = signature, results
         if last:
-            program = Program(recorder.instructions, [array for _, array in swapped[:len(inputs)]])
-            _check_replay(program, recorder, before, [array for _, array in swapped[:len(inputs)]])
+            temporaries = _temporaries(recorder, outputs)
+            instructions = share_buffers(recorder.instructions, temporaries) if self.share_buffers else \
+                recorder.instructions
+            program = Program(instructions, [array for _, array in swapped[:len(inputs)]])
+            _check_replay(program, recorder, before, [array for _, array in swapped[:len(inputs)]], temporaries)
             self.program, self.outputs = program, outputs
             used = _memory_used(recorder.instructions)
             self.guards = [(weakref.ref(tensor), tensor.array) for tensor, array in swapped[len(inputs):]
@@ -268,6 +274,12 @@ def _swap_out(swapped, originals, input_count):
 
 def _memory_used(instructions):
     """The ids of the memory owners that the instructions read or write."""
+    return _memory_used_in([(instruction.args, instruction.kwargs, tuple(instruction.outputs))
+                            for instruction in instructions])
+
+
+def _memory_used_in(value):
+    """The ids of the memory owners of the arrays in ``value`` (lists, tuples and dicts looked into)."""
     used = set()
 
     def visit(value):
@@ -279,8 +291,7 @@ def _memory_used(instructions):
         elif isinstance(value, dict):
             for item in value.values():
                 visit(item)
-    for instruction in instructions:
-        visit((instruction.args, instruction.kwargs, tuple(instruction.outputs)))
+    visit(value)
     return used
 
 
@@ -380,10 +391,20 @@ def _copies(memory):
     return {key: (owner, owner.copy()) for key, (owner, _) in memory.items()}
 
 
-def _check_replay(program, recorder, before, inputs):
-    """Replay the program from the state before the call it recorded and compare every array it touches with
-    what the eager call left there; on a difference put the eager values back and refuse."""
-    after = _copies(recorder.memory)
+def _temporaries(recorder, outputs):
+    """The ids of the memory owners the step made and nothing reads after it: results of its instructions that
+    no tensor holds once the step has returned and that the step does not return. (Called after the tensors are
+    back on plain arrays.)"""
+    kept = {id(memory_owner(tensor.array)) for tensor in _all_tensors() if isinstance(tensor.array, backend.HOST_ARRAY)}
+    kept |= _memory_used_in(outputs)
+    return {key for key, (_, label) in recorder.memory.items() if label == RESULT and key not in kept}
+
+
+def _check_replay(program, recorder, before, inputs, temporaries):
+    """Replay the program from the state before the call it recorded and compare every array it keeps (all but
+    the temporaries, whose bytes the program may share) with what the eager call left there; on a difference put
+    the eager values back and refuse."""
+    after = {key: value for key, value in _copies(recorder.memory).items() if key not in temporaries}
     for owner, copy in before.values():
         copy_into(owner, copy)
     program(*inputs)
