@@ -173,8 +173,8 @@ class _Capture:
 def _key(args, kwargs):
     """Tensors by shape, dtype and device; anything else by value (it chooses the recording)."""
     def part(value):
-        if isinstance(value, TensorBase):
-            return ("tensor", value.array.shape, str(value.array.dtype), str(backend.device_of(value.array)))
+        if isinstance(value, TensorBase):   # the array's type stands for its device (numpy or cupy)
+            return ("tensor", value.array.shape, value.array.dtype, type(value.array))
         if isinstance(value, (list, tuple)):
             return (type(value).__name__,) + tuple(part(item) for item in value)
         try:
