@@ -1,6 +1,7 @@
 """benchmarks/quality.py and benchmarks/presets.py: their parts and tiny runs (the benchmarks themselves are
 scripts, run by hand)."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -82,3 +83,20 @@ def test_presets_script_prints_a_row_per_dataset():
                              "gaussian", "gmm2d"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "| gaussian | 100 |" in result.stdout and "| gmm2d | 100 |" in result.stdout
+
+
+@pytest.mark.parametrize("recipe_name", ["shared-64", "ring"])
+def test_recipe_benchmark_times_the_same_numbers_recorded_and_eager(recipe_name):
+    """benchmarks/recipe.py's tinygan rows: the trainer's step replayed (calls 4 on) gives the eager step's history
+    numbers bit for bit, lazy penalty steps included; and the agreement check passes on the tinygan rows."""
+    import recipe
+    problem = recipe.Problem(recipe_name, 0)
+    problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
+    problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
+    recorded, eager = recipe.build(problem, ["tinygan", "tg-eager"])
+    assert recipe.check([recorded, eager]) == []
+    for _ in range(4 * problem.every + 2):
+        recorded.step()
+        eager.step()
+        assert recorded.row() == eager.row()
+    assert recorded.trainer._step_function.calls_replayed > 0

@@ -1,0 +1,446 @@
+"""Recipe benchmark: the training step users actually run, in tinygan (recorded and eager), PyTorch and JAX.
+
+    python benchmarks/recipe.py                          # every recipe: check, then time, interleaved
+    python benchmarks/recipe.py --recipes shared shared-64 --repeats 11
+    python benchmarks/recipe.py --trainer                # also: the Trainer against its bare step
+    python benchmarks/recipe.py --quick                  # smoke run: a few seconds, figures not meaningful
+    python benchmarks/recipe.py --memory-steps 20000 --recipes shared    # is the trainer's memory flat?
+
+One step of a recipe is what tinygan's Trainer does at each training step of a 2-D preset (float32, CPU):
+
+    D update:  L_D = mean(softplus(-D(x))) + mean(softplus(D(G(z).detach())))
+                     + gamma/2 * mean_i ||grad_x D(x_i)||^2        (R1, by double backward, on the steps that have it)
+    G update:  L_G = mean(softplus(-D(G(z'))))                      (D frozen)
+    both with Adam(lr 3e-4, betas (0.5, 0.9)); then G_ema <- 0.999 G_ema + 0.001 G; and the numbers the history
+    keeps (both losses, the penalty, mean D outputs, both gradient norms) computed on the device.
+
+Recipes (config.py): "shared" is the recipe every 2-D preset starts from (ReLU MLPs 3 x 128, batch 256, R1 with
+gamma 1 on every D step): the first look (`tinygan train`). "shared-64" is the same at width 64 and batch 64, where
+Python overhead rather than arithmetic is the cost. "ring" and "grid" are the presets' recipes: R1 on every 4th D
+step with 4 times the weight (a lazy penalty), the grid with a 3 x 256 generator and gamma 0.1. A lazy recipe is
+timed over whole cycles of 4 steps, so its figure is the average step.
+
+Implementations, all from the same initial weights (the trainer's) on the same batches (a pool drawn once):
+    tinygan     the Trainer's step as the trainer runs it on the CPU: recorded once and replayed (tg.compile,
+                tinygan/fast/compiler.py), fused nodes, Adam(capturable=True)
+    tg-eager    the same step run eagerly (Trainer(compile=False): fused nodes, Adam(fused=True)): what the
+                trainer ran before the recording existed, and what it runs on the GPU
+    torch       the same step in PyTorch eager, as a PyTorch user would write it (torch.autograd.grad with
+                create_graph for R1, torch.optim.Adam with its CPU defaults)
+    jax         the same step in JAX, jit-compiled as a whole (the compiled ceiling; Adam written out)
+Before timing, the script checks that they agree: the history numbers of the first 3 steps to float32 tolerance.
+Then it times them interleaved, window by window, after a warm-up, one BLAS thread each, and prints the median
+milliseconds per step and the ratios. --trainer also times Trainer.train (random draws, history, checks,
+evaluation and all) against the bare recorded step. Targets are printed, never asserted: see
+benchmarks/README.md.
+"""
+
+import os
+
+# one thread for every library, set before any of them starts its thread pool
+for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy  # noqa: E402
+
+BENCHMARKS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCHMARKS)
+# engine.py puts this checkout's tinygan first on sys.path and imports torch when it is installed.
+from engine import add_timing_arguments, load_average, measure, numpy_blas_name, usable_cpus, warm_up  # noqa: E402
+from engine import torch  # noqa: E402  (None when PyTorch is not installed)
+
+import tinygan as tg  # noqa: E402
+from tinygan import train  # noqa: E402
+
+try:
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_platforms", "cpu")
+except ImportError:
+    jax = jnp = None
+
+RECIPES = {
+    "shared": dict(dataset="ring", **train.SHARED_2D_RECIPE),
+    "shared-64": dict(dataset="ring", **dict(train.SHARED_2D_RECIPE, g_hidden=(64, 64, 64),
+                                             d_hidden=(64, 64, 64)), batch_size=64),
+    "ring": dict(dataset="ring", **train.RING_RECIPE),
+    "grid": dict(dataset="grid", **train.GRID_RECIPE),
+}
+POOL = 8          # batches drawn once and cycled through
+CHECK_STEPS = 3
+RTOL = 2e-3       # Adam's first steps move each weight by about lr * sign(gradient): float32 rounding in a
+ATOL = 1e-5       # gradient near 0 can change a weight by lr, so the check is looser than a single op's
+
+# (recipe, numerator, denominator, limit): met when time(numerator) / time(denominator) <= limit
+TARGETS = [
+    ("shared", "tinygan", "torch", 1 / 1.4),
+    ("shared-64", "tinygan", "torch", 1 / 2.5),
+    ("shared", "tinygan", "jax", 1 / 0.8),
+]
+TRAINER_LIMIT = 1.10   # Trainer.train within 10% of the bare recorded step
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the problem: a recipe's config, its initial weights and a pool of batches
+# ---------------------------------------------------------------------------------------------------------------
+
+class Problem:
+    def __init__(self, recipe, seed):
+        self.name = recipe
+        self.config = train.TrainConfig(**RECIPES[recipe], seed=seed, eval_every=0)
+        reference = train.Trainer.from_config(self.config, compile=False)
+        self.g_layers = linear_layers(reference.G)
+        self.d_layers = linear_layers(reference.D)
+        generator = tg.Generator(seed + 1)
+        batch = self.config.batch_size
+        self.batches = []
+        for _ in range(POOL):
+            real = train._draw(reference.data, batch, generator, reference.dtype)
+            z_d = train._draw(reference.latent, batch, generator, reference.dtype)
+            z_g = train._draw(reference.latent, batch, generator, reference.dtype)
+            self.batches.append(tuple(t.numpy().copy() for t in (real, z_d, z_g)))
+        self.every = self.config.penalty_every
+        self.gamma = self.config.penalty_weight * self.every
+        self.beta = self.config.ema
+
+    def penalized(self, index):
+        """Whether step ``index`` (0, 1, ...) adds R1, as the trainer decides it (every N-th D step, from 1)."""
+        return (index + 1) % self.every == 0
+
+
+def linear_layers(model):
+    """[(W, b)] of an MLP as NumPy arrays, W of shape (out, in)."""
+    state = model.state_dict()
+    names = sorted({name.rsplit(".", 1)[0] for name in state}, key=lambda n: int(n.split(".")[-1]))
+    return [(state[f"{n}.weight"].numpy().copy(), state[f"{n}.bias"].numpy().copy()) for n in names]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# implementations: .step() runs the next step; .rows[i] are step i's history numbers
+# [loss_d, loss_g, penalty, mean D(x), mean D(G(z)), grad_norm_d, grad_norm_g] (as floats, for the check)
+# ---------------------------------------------------------------------------------------------------------------
+
+class TinyganStep:
+    """The Trainer's own step function (Trainer._step, what train() calls), recorded or eager."""
+
+    def __init__(self, problem, name, compiled):
+        self.name, self.problem, self.index = name, problem, 0
+        self.trainer = train.Trainer.from_config(problem.config, compile=compiled)
+        self.batches = [tuple(tg.tensor(array) for array in batch) for batch in problem.batches]
+        self.decay = tg.tensor(problem.beta, dtype=tg.float64)
+        self.last = None
+
+    def step(self):
+        real, z_d, z_g = self.batches[self.index % POOL]
+        penalized = (self.problem.penalized(self.index),)
+        self.last = self.trainer._step_function([(real, z_d, None)], z_g, self.decay, penalized)
+        self.index += 1
+
+    def row(self):
+        return self.last.numpy().tolist()
+
+
+class TorchStep:
+    def __init__(self, problem):
+        self.name, self.problem, self.index = "torch", problem, 0
+        torch.set_num_threads(1)
+        self.G, self.D = torch_mlp(problem.g_layers), torch_mlp(problem.d_layers)
+        self.G_ema = torch_mlp(problem.g_layers)
+        for p in self.G_ema.parameters():
+            p.requires_grad_(False)
+        lr, betas = problem.config.lr_d, tuple(problem.config.betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=lr, betas=betas)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=problem.config.lr_g, betas=betas)
+        self.batches = [tuple(torch.from_numpy(array) for array in batch) for batch in problem.batches]
+        self.last = None
+
+    def step(self):
+        F = torch.nn.functional
+        real, z_d, z_g = self.batches[self.index % POOL]
+        with torch.no_grad():
+            fake = self.G(z_d)
+        real_out, fake_out = self.D(real), self.D(fake)
+        loss_d = F.softplus(-real_out).mean() + F.softplus(fake_out).mean()
+        penalty = torch.zeros(())
+        if self.problem.penalized(self.index):
+            x = real.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
+            penalty = 0.5 * self.problem.gamma * grad.pow(2).sum(dim=1).mean()
+        self.opt_D.zero_grad()
+        (loss_d + penalty).backward()
+        self.opt_D.step()
+        grad_norm_d = torch.sqrt(sum(p.grad.pow(2).sum() for p in self.D.parameters()))
+        self.D.requires_grad_(False)
+        loss_g = F.softplus(-self.D(self.G(z_g))).mean()
+        self.opt_G.zero_grad()
+        loss_g.backward()
+        self.D.requires_grad_(True)
+        self.opt_G.step()
+        grad_norm_g = torch.sqrt(sum(p.grad.pow(2).sum() for p in self.G.parameters()))
+        beta = self.problem.beta
+        with torch.no_grad():
+            for mean, current in zip(self.G_ema.parameters(), self.G.parameters()):
+                mean.mul_(beta).add_(current, alpha=1 - beta)
+            self.last = torch.stack([loss_d.detach(), loss_g.detach(), penalty.detach(), torch.sigmoid(real_out).mean(),
+                                     torch.sigmoid(fake_out).mean(), grad_norm_d, grad_norm_g])
+        self.index += 1
+
+    def row(self):
+        return self.last.tolist()
+
+
+def torch_mlp(layers):
+    modules = []
+    for index, (weight, bias) in enumerate(layers):
+        linear = torch.nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(weight))
+            linear.bias.copy_(torch.from_numpy(bias))
+        modules.append(linear)
+        if index < len(layers) - 1:
+            modules.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*modules)
+
+
+class JaxStep:
+    """The whole step as one jit-compiled function of (state, batch): XLA sees forward, both backward passes,
+    the optimizer and the average at once."""
+
+    def __init__(self, problem):
+        self.name, self.problem, self.index = "jax", problem, 0
+        as_jax = lambda layers: [(jnp.asarray(w), jnp.asarray(b)) for w, b in layers]  # noqa: E731
+        g, d = as_jax(problem.g_layers), as_jax(problem.d_layers)
+        zeros = lambda params: jax.tree_util.tree_map(jnp.zeros_like, params)  # noqa: E731
+        self.state = dict(g=g, d=d, ema=as_jax(problem.g_layers), g_m=zeros(g), g_v=zeros(g), d_m=zeros(d),
+                          d_v=zeros(d), t=jnp.zeros((), jnp.float32))
+        self.batches = [tuple(jnp.asarray(array) for array in batch) for batch in problem.batches]
+        config = problem.config
+        self._step = jax.jit(_jax_step(config.lr_d, config.lr_g, tuple(config.betas), problem.gamma, problem.beta),
+                             static_argnums=(4,), donate_argnums=(0,))
+        self.last = None
+
+    def step(self):
+        real, z_d, z_g = self.batches[self.index % POOL]
+        self.state, self.last = self._step(self.state, real, z_d, z_g, self.problem.penalized(self.index))
+        self.last.block_until_ready()
+        self.index += 1
+
+    def row(self):
+        return numpy.asarray(self.last).tolist()
+
+
+def _jax_step(lr_d, lr_g, betas, gamma, beta):
+    beta1, beta2 = betas
+
+    def mlp(params, x):
+        for weight, bias in params[:-1]:
+            x = jax.nn.relu(x @ weight.T + bias)
+        weight, bias = params[-1]
+        return x @ weight.T + bias
+
+    def critic(params, x):
+        return mlp(params, x)[:, 0]
+
+    def adam(params, grads, m, v, t, lr):
+        m = jax.tree_util.tree_map(lambda m, g: beta1 * m + (1 - beta1) * g, m, grads)
+        v = jax.tree_util.tree_map(lambda v, g: beta2 * v + (1 - beta2) * g * g, v, grads)
+        step_size = lr / (1 - beta1 ** t)
+        correction = jnp.sqrt(1 - beta2 ** t)
+        params = jax.tree_util.tree_map(lambda p, m, v: p - step_size * m / (jnp.sqrt(v) / correction + 1e-8),
+                                        params, m, v)
+        return params, m, v
+
+    def norm(grads):
+        return jnp.sqrt(sum(jnp.sum(g * g) for g in jax.tree_util.tree_leaves(grads)))
+
+    def step(state, real, z_d, z_g, penalized):
+        fake = jax.lax.stop_gradient(mlp(state["g"], z_d))
+
+        def d_loss(d):
+            real_out, fake_out = critic(d, real), critic(d, fake)
+            loss = jnp.mean(jax.nn.softplus(-real_out)) + jnp.mean(jax.nn.softplus(fake_out))
+            penalty = jnp.zeros(())
+            if penalized:
+                grad = jax.grad(lambda x: jnp.sum(critic(d, x)))(real)
+                penalty = 0.5 * gamma * jnp.mean(jnp.sum(grad * grad, axis=1))
+            return loss + penalty, (loss, penalty, real_out, fake_out)
+
+        t = state["t"] + 1
+        (_, (loss_d, penalty, real_out, fake_out)), d_grads = jax.value_and_grad(d_loss, has_aux=True)(state["d"])
+        d, d_m, d_v = adam(state["d"], d_grads, state["d_m"], state["d_v"], t, lr_d)
+
+        def g_loss(g):
+            return jnp.mean(jax.nn.softplus(-critic(d, mlp(g, z_g))))
+
+        loss_g, g_grads = jax.value_and_grad(g_loss)(state["g"])
+        g, g_m, g_v = adam(state["g"], g_grads, state["g_m"], state["g_v"], t, lr_g)
+        ema = jax.tree_util.tree_map(lambda e, p: beta * e + (1 - beta) * p, state["ema"], g)
+        row = jnp.stack([loss_d, loss_g, penalty, jnp.mean(jax.nn.sigmoid(real_out)),
+                         jnp.mean(jax.nn.sigmoid(fake_out)), norm(d_grads), norm(g_grads)])
+        return dict(g=g, d=d, ema=ema, g_m=g_m, g_v=g_v, d_m=d_m, d_v=d_v, t=t), row
+
+    return step
+
+
+def build(problem, names):
+    makers = {"tinygan": lambda: TinyganStep(problem, "tinygan", True),
+              "tg-eager": lambda: TinyganStep(problem, "tg-eager", False),
+              "torch": (lambda: TorchStep(problem)) if torch is not None else None,
+              "jax": (lambda: JaxStep(problem)) if jax is not None else None}
+    return [makers[name]() for name in names if makers[name] is not None]
+
+
+def check(impls):
+    """Run CHECK_STEPS steps of each and compare the history numbers with the first implementation's."""
+    rows = {impl.name: [] for impl in impls}
+    for _ in range(CHECK_STEPS):
+        for impl in impls:
+            impl.step()
+            rows[impl.name].append(impl.row())
+    reference = impls[0].name
+    problems = []
+    for name, values in rows.items():
+        if not numpy.allclose(values, rows[reference], rtol=RTOL, atol=ATOL):
+            problems.append(f"{name}: {numpy.array(values).round(5).tolist()} against {reference}: "
+                            f"{numpy.array(rows[reference]).round(5).tolist()}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the trainer against its bare step
+# ---------------------------------------------------------------------------------------------------------------
+
+def time_trainer(problem, steps, repeats):
+    """(seconds per step of Trainer.train, of the bare recorded step), interleaved, over ``repeats`` windows.
+
+    Trainer.train here is the preset's loop as the command line runs it (log_every and eval_every of the
+    config: the random draws, the history, the NaN checks and the metrics every 500 steps)."""
+    config = dataclasses.replace(problem.config, eval_every=500)
+    trainer = train.Trainer.from_config(config)
+    bare = TinyganStep(problem, "bare", True)
+    warm = 4 * problem.every + 2        # past the recordings of both kinds of step (lazy penalty or not), for both
+    for _ in range(warm):
+        bare.step()
+    trainer.train(warm)
+    train_times, bare_times = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        trainer.train(trainer.step + steps)
+        train_times.append((time.perf_counter() - start) / steps)
+        start = time.perf_counter()
+        for _ in range(steps):
+            bare.step()
+        bare_times.append((time.perf_counter() - start) / steps)
+    return statistics.median(train_times), statistics.median(bare_times)
+
+
+def trainer_memory(problem, steps):
+    """Trainer.train (compiled, metrics every 500 steps) for ``steps`` steps: resident memory at a tenth of the
+    run and at its end, and whether it stayed within MEMORY_GROWTH_LIMIT of the first mark (after step 1,000)."""
+    from ring8 import MEMORY_GROWTH_LIMIT, mib, read_status
+    trainer = train.Trainer.from_config(dataclasses.replace(problem.config, eval_every=500, steps=steps))
+    marks = sorted({min(1000, steps)} | {steps * k // 10 for k in range(1, 11) if steps * k // 10 >= 1000})
+    print(f"\n[{problem.name}] Trainer.train for {steps} steps: resident memory")
+    rss, start = {}, time.perf_counter()
+    for mark in marks:
+        trainer.train(mark)
+        rss[mark] = read_status("VmRSS")
+        print(f"  step {mark:>6}: RSS {mib(rss[mark]):>7} MiB   ({time.perf_counter() - start:.1f} s)")
+    first, last = marks[0], marks[-1]
+    if rss[first] is None:
+        print("  /proc/self/status is not readable here; not measured")
+        return
+    growth = rss[last] / rss[first] - 1
+    print(f"  from step {first} to step {last}: {growth:+.2%} (target: within {MEMORY_GROWTH_LIMIT:.0%})   "
+          f"{'PASS' if abs(growth) <= MEMORY_GROWTH_LIMIT else 'MISS'}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------------------------
+
+def print_context():
+    print("tinygan recipe benchmark: the 2-D presets' training step, float32, CPU, one thread per library")
+    print(f"  cpu      {os.cpu_count()} logical CPUs, {usable_cpus()} usable; load average {load_average()}")
+    print(f"  numpy    {numpy.__version__}, BLAS {numpy_blas_name()}")
+    print(f"  tinygan  {tg.__version__} from {os.path.dirname(tg.__file__)}")
+    print(f"  torch    {torch.__version__ if torch is not None else 'not installed; skipped'}")
+    print(f"  jax      {jax.__version__ if jax is not None else 'not installed; skipped (pip install jax)'}")
+    print()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--implementations", nargs="+", default=["tinygan", "tg-eager", "torch", "jax"])
+    parser.add_argument("--trainer", action="store_true", help="also time Trainer.train against the bare step")
+    parser.add_argument("--trainer-steps", type=int, default=1000, help="steps per window of --trainer")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: tiny windows")
+    parser.add_argument("--memory-steps", type=int, default=0,
+                        help="instead of timing: Trainer.train for this many steps of each recipe (20000 for the "
+                             "target), is resident memory flat?")
+    add_timing_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.window_seconds, args.warmup_seconds, args.trainer_steps = 2, 0.05, 0.05, 20
+    tg.backend.limit_blas_threads(1).__enter__()
+    print_context()
+    if args.memory_steps:
+        for recipe in args.recipes:
+            trainer_memory(Problem(recipe, args.seed), args.memory_steps)
+        return 0
+    results = {}
+    for recipe in args.recipes:
+        problem = Problem(recipe, args.seed)
+        impls = build(problem, args.implementations)
+        problems = check(impls)
+        if problems:
+            print(f"ABORT: the implementations disagree on recipe {recipe} (rtol {RTOL}):")
+            for problem_text in problems:
+                print(f"  - {problem_text}")
+            return 1
+        print(f"[{recipe}] check passed: {', '.join(impl.name for impl in impls)} agree on the history numbers of "
+              f"{CHECK_STEPS} steps")
+        slowest = warm_up(impls, args.warmup_seconds)
+        steps = args.steps or max(problem.every, round(args.window_seconds / slowest))
+        steps = -(-steps // problem.every) * problem.every     # whole cycles of a lazy penalty
+        times = measure(impls, args.repeats, steps)
+        results[recipe] = {name: statistics.median(values) for name, values in times.items()}
+        line = ", ".join(f"{name} {seconds * 1e3:.2f} ms" for name, seconds in results[recipe].items())
+        print(f"[{recipe}] {args.repeats} windows x {steps} steps: {line}")
+    print("\nmedian ms per step, and each against torch (>1: faster than PyTorch eager)")
+    names = [name for name in args.implementations if any(name in r for r in results.values())]
+    print(f"  {'recipe':<10}" + "".join(f"{name:>12}" for name in names) + "".join(
+        f"{'torch/' + name:>16}" for name in names if name != "torch"))
+    for recipe, times in results.items():
+        cells = "".join(f"{times[name] * 1e3:>12.2f}" if name in times else f"{'-':>12}" for name in names)
+        ratios = "".join(f"{times['torch'] / times[name]:>16.2f}" if name in times and "torch" in times
+                         else f"{'-':>16}" for name in names if name != "torch")
+        print(f"  {recipe:<10}{cells}{ratios}")
+    print("\ntargets (ratios from this run; printed, not asserted)")
+    for recipe, numerator, denominator, limit in TARGETS:
+        times = results.get(recipe, {})
+        if numerator in times and denominator in times:
+            ratio = times[numerator] / times[denominator]
+            print(f"  {recipe:<10} {numerator} / {denominator} = {ratio:.2f} (target <= {limit:.2f}): "
+                  f"{'PASS' if ratio <= limit else 'MISS'}")
+    if args.trainer:
+        print("\nTrainer.train against its bare recorded step (history, checks, metrics every 500 steps)")
+        for recipe in args.recipes:
+            trained, bare = time_trainer(Problem(recipe, args.seed), args.trainer_steps, max(3, args.repeats // 2))
+            ratio = trained / bare
+            print(f"  {recipe:<10} train {trained * 1e3:.2f} ms, bare {bare * 1e3:.2f} ms per step: {ratio:.2f} "
+                  f"(target <= {TRAINER_LIMIT:.2f}): {'PASS' if ratio <= TRAINER_LIMIT else 'MISS'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
