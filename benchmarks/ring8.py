@@ -628,14 +628,14 @@ def print_memory(reports, device):
     print()
     print("peak memory (each implementation alone in a fresh process, after a few steps)")
     third = "device MiB" if device == "cuda" else "traced MiB"
-    print(f"  {'size':<8} {'impl':<9} {'peak RSS MiB':>13} {'above baseline':>15} {third:>11}")
+    print(f"  {'size':<8} {'impl':<11} {'peak RSS MiB':>13} {'above baseline':>15} {third:>11}")
     for size_name, per_impl in reports.items():
         for name, report in per_impl.items():
             if "error" in report:
-                print(f"  {size_name:<8} {name:<9} failed: {report['error']}")
+                print(f"  {size_name:<8} {name:<11} failed: {report['error']}")
                 continue
             extra = report["device"] if device == "cuda" else report["traced"]
-            print(f"  {size_name:<8} {name:<9} {mib(report['peak']):>13} "
+            print(f"  {size_name:<8} {name:<11} {mib(report['peak']):>13} "
                   f"{mib(report['peak'] - report['baseline']):>15} {mib(extra):>11}")
     print("  (peak RSS: VmHWM of the process; above baseline: minus its RSS after the imports and one step of a "
           "batch-2 copy;")
@@ -815,14 +815,14 @@ def speed_ratio(times, numerator, denominator, best=False):
 
 def print_times(results):
     print()
-    print(f"{'size':<8} {'impl':<9} {'median ms/step':>15} {'steps/s':>9} {'min ms':>8} {'max ms':>8}"
+    print(f"{'size':<8} {'impl':<11} {'median ms/step':>15} {'steps/s':>9} {'min ms':>8} {'max ms':>8}"
           f"   {'tg/numpy':>8} {'tg/torch':>8}")
     for size_name, times in results.items():
         for name, values in times.items():
             median = statistics.median(values)
             ratios = [f"{speed_ratio(times, 'tinygan', other):.2f}x" if name == "tinygan" and other in times
                       else "" for other in ("numpy", "torch")]
-            print(f"{size_name:<8} {name:<9} {median * 1e3:>15.3f} {1 / median:>9.1f} {min(values) * 1e3:>8.3f} "
+            print(f"{size_name:<8} {name:<11} {median * 1e3:>15.3f} {1 / median:>9.1f} {min(values) * 1e3:>8.3f} "
                   f"{max(values) * 1e3:>8.3f}   {ratios[0]:>8} {ratios[1]:>8}")
     print("(tg/numpy, tg/torch: tinygan's steps/s over the other's, from the medians: higher is better)")
 
