@@ -54,6 +54,9 @@ from .factories import linspace, tensor  # noqa: E402
 from .autograd.grad_mode import no_grad  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 from .losses import LOGIT_LOSSES, RELATIVISTIC_LOSSES, d_output_kind  # noqa: E402
+from .config import DEFAULT_BANDWIDTHS  # noqa: E402
+from .distributions import one_hot  # noqa: E402
+from .kernels import distance, gaussian  # noqa: E402
 
 __all__ = [
     "snapshot_1d", "snapshot_2d", "save_snapshots", "load_snapshots",
@@ -210,7 +213,9 @@ def snapshot_2d(trainer=None, *, G=None, D=None, data=None, latent=None, loss=No
         "arrows"    (n, 2)  -d(generator loss)/d(fake sample), per sample: where each generated point is pushed
         "d_grid"    (grid_size, grid_size)  the discriminator on a regular grid of ``bounds`` (row i is the i-th y):
                             sigmoid(logit) for the logit losses ("d_output": "probability"), the raw critic value
-                            for the others ("d_output": "critic")
+                            for the others ("d_output": "critic"), the MMD witness of real and fake samples for
+                            the IPM objectives ("d_output": "witness"; for mmd-gan on the critic's features); for
+                            a conditional run averaged over the labels with the data's weights
         "manifold"  (rows, cols, 2)  the image G(z) of a regular grid of z over the first two latent coordinates
                             (the others 0; one row for a 1-D latent), over the prior's box or +-2; None when
                             manifold_size is 0 (for a "generator" that is not a function of z alone)
@@ -229,31 +234,96 @@ def snapshot_2d(trainer=None, *, G=None, D=None, data=None, latent=None, loss=No
     device, dtype = _device_of(G), _dtype_of(G)
     generator = Generator(seed, device=device)
     d_output = d_output_kind(loss)
-    real = data.sample(n, generator, dtype=_dtype_of(D))
+    game = _Game(trainer, G, D, data, loss, n, generator)
+    real = game.real
     z = latent.sample(n, generator, dtype=dtype)
     if bounds is None:
         bounds = _square_bounds(real.numpy())
+    if game.labels is not None:
+        manifold_size = 0        # G(z, y) is not a function of z alone
 
     with no_grad():
-        fake = G(z)
+        fake = game.generate(z)
         xs = linspace(bounds[0], bounds[1], grid_size, dtype=_dtype_of(D), device=device)
         ys = linspace(bounds[2], bounds[3], grid_size, dtype=_dtype_of(D), device=device)
         points = ops.stack([ops.broadcast_to(xs.reshape(1, grid_size), (grid_size, grid_size)).reshape(-1),
                             ops.broadcast_to(ys.reshape(grid_size, 1), (grid_size, grid_size)).reshape(-1)], axis=1)
-        d_grid = _discriminator_values(D, points, d_output).reshape(grid_size, grid_size)
+        d_grid = game.critic(points, fake, d_output).reshape(grid_size, grid_size)
         manifold = G(_latent_grid(latent, manifold_size, device, dtype)) if manifold_size else None
 
     # The generator's gradient with respect to its own samples: the direction gradient descent moves each G(z).
     x = fake.detach().requires_grad_()
-    real_logits = D(real) if loss in RELATIVISTIC_LOSSES else None
-    loss_g = losses.generator_loss(D(x), kind=loss, real_logits=real_logits)
-    (gradient,) = grad(loss_g, [x])
+    (gradient,) = grad(game.generator_loss(x), [x])
     arrows = -gradient * n  # the loss is a batch mean: times n gives each sample's own gradient
 
     rows = 1 if latent.dim == 1 else manifold_size
     return {"kind": "2d", "step": step, "loss": loss, "d_output": d_output, "bounds": [float(b) for b in bounds],
             "real": real.numpy(), "fake": fake.numpy(), "arrows": arrows.numpy(), "d_grid": d_grid.numpy(),
             "manifold": None if manifold is None else manifold.numpy().reshape(rows, -1, 2)}
+
+
+class _Game:
+    """What a picture needs of the two players, for every loss and for conditional runs: a real batch, G on
+    latent batches, the critic on points and the generator's loss on a batch of its samples.
+
+    For the IPM objectives the critic is the MMD witness of the real batch and the fakes (for mmd-gan, of the
+    critic's features); for a conditional trainer (Trainer.conditional) the real batch comes with its labels, the
+    fakes are made with labels drawn from the data's weights, and the critic at a point is its average over the
+    labels, weighted the same way."""
+
+    def __init__(self, trainer, G, D, data, loss, n, generator):
+        self.G, self.D, self.data, self.loss, self.generator = G, D, data, loss, generator
+        self.kernel = getattr(trainer, "kernel", None) or gaussian(list(DEFAULT_BANDWIDTHS))
+        conditional = getattr(trainer, "conditional", False)
+        if conditional:
+            self.real, components = data.sample_with_components(n, generator, dtype=_dtype_of(D))
+            self.labels = one_hot(components, data.n_modes, _dtype_of(D))
+        else:
+            self.real, self.labels = data.sample(n, generator, dtype=_dtype_of(D)), None
+        self.fake_labels = None
+
+    def generate(self, z):
+        """G(z), or G(z, y) with labels y drawn for these z (kept for the critic and the generator's loss)."""
+        if self.labels is None:
+            return self.G(z)
+        components = self.data.sample_components(z.shape[0], self.generator)
+        self.fake_labels = one_hot(components, self.data.n_modes, _dtype_of(self.D))
+        return self.G(_joined(z, self.fake_labels))
+
+    def critic(self, points, fake, d_output):
+        """The critic at points (k, dim) as a flat tensor: D (sigmoid of it for a probability output) or the MMD
+        witness of the real batch and ``fake`` (made by generate)."""
+        real, fake = _joined(self.real, self.labels), _joined(fake, self.fake_labels)
+        if self.loss in ("gmmn", "energy"):
+            witness = losses.mmd_witness(real, fake, self.kernel if self.loss == "gmmn" else distance())
+            value = witness
+        elif self.loss == "mmd-gan":
+            witness = losses.mmd_witness(self.D(real), self.D(fake), self.kernel)
+            value = lambda x: witness(self.D(x))            # noqa: E731
+        else:
+            value = lambda x: _discriminator_values(self.D, x, d_output)     # noqa: E731
+        if self.labels is None:
+            return value(points)
+        total = 0.0
+        for label, weight in enumerate(self.data.weights.tolist()):
+            labels = one_hot(tensor([label] * points.shape[0], dtype=backend.int64, device=points.device),
+                             self.data.n_modes, points.dtype)
+            total = total + weight * value(_joined(points, labels))
+        return total
+
+    def generator_loss(self, x):
+        """The generator's loss on its samples x (made by generate), a 0-d tensor to differentiate."""
+        x, real = _joined(x, self.fake_labels), _joined(self.real, self.labels)
+        if self.loss in losses.IPM_LOSSES:
+            g_loss = losses.ipm_losses(self.loss, self.kernel)[1]
+            return g_loss(self.D(x), self.D(real)) if self.loss == "mmd-gan" else g_loss(x, real)
+        real_logits = self.D(real) if self.loss in RELATIVISTIC_LOSSES else None
+        return losses.generator_loss(self.D(x), kind=self.loss, real_logits=real_logits)
+
+
+def _joined(x, labels):
+    """x with its one-hot labels beside it, (batch, dim + n_labels); x itself without labels."""
+    return x if labels is None else ops.concatenate([x, labels], axis=1)
 
 
 def _square_bounds(points, margin=0.3):
@@ -319,19 +389,21 @@ def snapshot_1d(trainer=None, *, G=None, D=None, data=None, latent=None, loss=No
         else:
             z = latent.sample(n_latent, generator, dtype=dtype)
             log_weights = tensor([-math.log(n_latent)] * n_latent, dtype=backend.float64, device=device)
-        g_of_z = G(z).double().reshape(-1)
+        game = _Game(trainer, G, D, data, loss, 500, generator)   # drawn after z: the same z as ever
+        fake = game.generate(z)
+        g_of_z = fake.double().reshape(-1)
         bandwidth = (bounds[1] - bounds[0]) / 150
         squared = (x.reshape(-1, 1) - g_of_z.reshape(1, -1)) ** 2
         log_p_g = ops.logsumexp(log_weights.reshape(1, -1) - squared / (2 * bandwidth ** 2), axis=1) \
             - math.log(bandwidth * math.sqrt(2 * math.pi))
-        d = _discriminator_values(D, x.to(_dtype_of(D)).reshape(-1, 1), d_output)
+        d = game.critic(x.to(_dtype_of(D)).reshape(-1, 1), fake, d_output)
         d_star = (log_p_data - log_p_g).sigmoid()  # p_data / (p_data + p_g), computed from the logs
 
         inset = (z_high - z_low) / (2 * n_arrows)
         z_arrows = linspace(z_low + inset, z_high - inset, n_arrows, dtype=dtype, device=device).reshape(-1, 1)
         if latent.dim > 1:
             z_arrows = ops.concatenate([z_arrows] + [z_arrows * 0.0] * (latent.dim - 1), axis=1)
-        g_arrows = G(z_arrows).reshape(-1)
+        g_arrows = game.generate(z_arrows).reshape(-1)
 
     return {"kind": "1d", "step": step, "loss": loss, "d_output": d_output, "bounds": [float(b) for b in bounds],
             "x": x.numpy(), "p_data": log_p_data.exp().numpy(), "p_g": log_p_g.exp().numpy(), "d": d.numpy(),

@@ -54,7 +54,7 @@ INIT_KEY, STEP_KEY, EVAL_KEY = 0, 1, 2
 # TrainConfig and the presets live in config.py; they are reachable from here too (tg.train.preset("ring")).
 __all__ = ["Trainer", "LearningRateDrop", "DivergenceError", "History", "TrainConfig", "preset", "PRESETS",
            "read_checkpoint", "SHARED_2D_RECIPE", "RING_RECIPE", "GRID_RECIPE", "PENALTIES", "INIT_KEY", "STEP_KEY",
-           "EVAL_KEY", "GivenLabels"]
+           "EVAL_KEY", "GivenLabels", "MMD_GAN_FEATURES"]
 
 
 class DivergenceError(RuntimeError):
