@@ -62,7 +62,7 @@ __all__ = [
     "snapshot_1d", "snapshot_2d", "save_snapshots", "load_snapshots",
     "plot_game_1d", "plot_samples_2d", "plot_snapshots_2d", "animate_2d", "plot_comparison_2d",
     "plot_curves", "plot_saturation", "plot_saturation_run", "plot_vector_fields", "plot_optimal_discriminator",
-    "plot_ipm_comparison", "LOGIT_LOSSES", "EQUILIBRIUM",
+    "plot_ipm_comparison", "plot_conditional_2d", "LOGIT_LOSSES", "EQUILIBRIUM",
 ]
 
 # LOGIT_LOSSES (from the trainer): losses whose discriminator output is a logit l, so sigmoid(l) is a probability of
@@ -530,6 +530,9 @@ def plot_samples_2d(snapshot, ax=None, path=None, title=None, colorbar=True, leg
     values = snapshot["d_grid"]
     if snapshot["d_output"] == "probability":
         low, high, label = 0.0, 1.0, "D(x): probability that x is real"
+    elif snapshot["d_output"] == "witness":     # 0 where real and fake are equally dense: the centre of the scale
+        spread = max(abs(_quantile(values, 0.02)), abs(_quantile(values, 0.98)), 1e-12)
+        low, high, label = -spread, spread, "MMD witness w(x) (higher: more real)"
     else:
         centre = _quantile(values, 0.5)
         spread = max(abs(_quantile(values, 0.02) - centre), abs(_quantile(values, 0.98) - centre), 1e-12)
@@ -603,8 +606,9 @@ def plot_snapshots_2d(snapshots, path=None, title=None, columns=4, max_panels=8,
     if chosen[0]["d_output"] == "probability":
         figure.colorbar(image, ax=axes, shrink=0.7, label="D(x): probability that x is real")
     else:  # every critic is drawn on its own scale (a critic is defined up to a constant): no common numbers
+        what = "MMD witness w(x)" if chosen[0]["d_output"] == "witness" else "critic value D(x)"
         bar = figure.colorbar(image, ax=axes, shrink=0.7, ticks=[],
-                              label="critic value D(x), each panel on its own scale: low (purple) to high (green)")
+                              label=f"{what}, each panel on its own scale: low (purple) to high (green)")
         bar.ax.set_yticklabels([])
     handles = _legend_handles_2d(show_arrows=any(s.get("arrows") is not None for s in chosen),
                                  show_manifold=any(s.get("manifold") is not None for s in chosen))
@@ -1114,3 +1118,35 @@ def plot_ipm_comparison(critics, sweep, path=None, title=None):
         ax.legend(fontsize=7, loc="lower right")
     figure.suptitle(title or "What the critic of each game sees (top) and the distance it measures (bottom)")
     return _finish(figure, path)
+
+
+def plot_conditional_2d(samples, means, path=None, title=None, accuracy=None, ax=None):
+    """A conditional GAN's samples, each label's in its own colour, on the modes of the data.
+
+    samples: a list, one (n, 2) host array per label k (the samples of G(z, k)); means: (k, 2), the modes (a cross
+    each, numbered with its label, in the colour of the label); accuracy: optional, per label the fraction of its
+    samples within 3 standard deviations of its mode, shown in the legend. A sample far from the cross of its own
+    colour is a label the generator ignores."""
+    figure = None
+    if ax is None:
+        figure = _new_figure(7.2, 5.6)
+        ax = figure.add_subplot()
+    if len(samples) <= 10:
+        colours = [matplotlib.colormaps["tab10"](k) for k in range(len(samples))]
+    else:   # hues a golden-ratio turn apart: neighbouring labels never get similar colours
+        colours = [matplotlib.colormaps["turbo"]((0.05 + 0.618034 * k) % 0.9 + 0.05) for k in range(len(samples))]
+    means = [[float(v) for v in row] for row in means]
+    for label, points in enumerate(samples):
+        colour = colours[label]
+        text = f"y = {label}" + (f": {100 * accuracy[label]:.1f}%" if accuracy is not None else "")
+        ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.5, color=colour, label=text)
+        ax.plot(*means[label], marker="x", markersize=9, markeredgewidth=2, color="black")
+        ax.annotate(str(label), means[label], xytext=(6, 6), textcoords="offset points", fontsize=8, color=colour,
+                    fontweight="bold")
+    ax.set_aspect("equal")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(title or "G(z, y): the samples of each label y (crosses: the modes)")
+    ax.legend(fontsize=6, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5),
+              title="label" + (": on its mode" if accuracy is not None else ""), title_fontsize=7)
+    return _finish(figure, path) if figure is not None else ax.figure
