@@ -149,6 +149,8 @@ def summarise(results):
         "kl": f"{statistics.mean(kl):.4f}" if kl else "nan",
         "seconds": f"{statistics.median(r['seconds'] for r in results):.0f}",
         "diverged": sum(r["diverged"] for r in results),
+        "labels": (f"{100 * min(min(r['label_accuracy']) for r in results):.2f}%"
+                   if all("label_accuracy" in r for r in results) else None),
     }
 
 
@@ -212,11 +214,13 @@ def main():
             by_row.setdefault(name, []).append(outcome)
 
         print(f"\n{dataset}: {jobs[0][1].steps} steps")
-        print(f"| recipe | modes (of {TARGETS[dataset][0]}) | high quality | mode KL | s/run | diverged |")
-        print("|---|---|---|---|---|---|")
+        labels = " label accuracy, worst mode |" if args.conditional else ""
+        print(f"| recipe | modes (of {TARGETS[dataset][0]}) | high quality | mode KL | s/run | diverged |{labels}")
+        print("|---|---|---|---|---|---|" + ("---|" if args.conditional else ""))
         for name, results in by_row.items():
             s = summarise(results)
-            print(f"| {name} | {s['modes']} | {s['hq']} | {s['kl']} | {s['seconds']} | {s['diverged']} |")
+            print(f"| {name} | {s['modes']} | {s['hq']} | {s['kl']} | {s['seconds']} | {s['diverged']} |"
+                  + (f" {s['labels']} |" if args.conditional else ""))
         preset_results = next(iter(by_row.values()))
         modes, quality = TARGETS[dataset]
         ok = all(r["modes"] == modes and r["hq"] >= quality for r in preset_results)

@@ -16,7 +16,6 @@ Writes OUT/conditional_ring.png and OUT/conditional_grid.png.
 import argparse
 import os
 
-import tinygan as tg
 from tinygan import plots, train
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -48,7 +48,8 @@ def generator_step(G, D, opt_G, loss_fn, z, real_logits=None):
 
     D's parameters are frozen meanwhile (requires_grad off), so backward computes no gradient for them and their
     .grad from D's own step stays as it was. ``real_logits``: D's outputs on a real batch, for the losses that
-    compare fake with real (the relativistic ones; the MMD GAN's, on the critic's features). Returns the loss; G's gradients stay in its parameters' .grad.
+    compare fake with real (the relativistic ones; the MMD GAN's, on the critic's features). Returns the loss;
+    G's gradients stay in its parameters' .grad.
     """
     fake = G(z)
     D.requires_grad_(False)
