@@ -6,9 +6,10 @@
 G(z, y) and D(x, y) get the label y as a one-hot vector beside their input; each mode of the mixture is a label,
 and the real batches come with their modes (tg.distributions.GaussianMixture.sample_with_components). Trained with
 the presets' recipes and conditional=True (tinygan train ring --conditional), the generator draws, for each label
-k, samples of mode k only: each label's samples are drawn in its own colour, on the crosses of the modes, and the
-legend gives the fraction of label k's samples within 3 standard deviations of mode k (the target: 99% or more for
-every mode). A label the generator ignored would scatter its colour over other modes.
+k, samples of mode k only: each label's samples are drawn in its own colour, inside the circle of 3 standard
+deviations around mode k (grey cross, numbered in the label's colour), and the legend gives the fraction of label
+k's samples within 3 standard deviations of mode k (the target: 99% or more for every mode). A label the
+generator ignored would scatter its colour over other modes.
 
 Writes OUT/conditional_ring.png and OUT/conditional_grid.png.
 """
@@ -40,5 +41,5 @@ for dataset, steps in STEPS.items():
           f"mean {100 * sum(accuracy) / len(accuracy):.2f}%")
     plots.plot_conditional_2d(samples, data.means.numpy(), os.path.join(args.out, f"conditional_{dataset}.png"),
                               title=f"A conditional GAN on the {dataset} ({steps} steps): G(z, y) for each label y",
-                              accuracy=accuracy)
+                              accuracy=accuracy, stds=data.stds.numpy())
 print("\nDone. Figures in", args.out)

@@ -44,6 +44,7 @@ from matplotlib.animation import PillowWriter  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Circle  # noqa: E402
 
 from . import backend, losses, ops  # noqa: E402
 from .autograd import grad  # noqa: E402
@@ -1120,11 +1121,12 @@ def plot_ipm_comparison(critics, sweep, path=None, title=None):
     return _finish(figure, path)
 
 
-def plot_conditional_2d(samples, means, path=None, title=None, accuracy=None, ax=None):
+def plot_conditional_2d(samples, means, path=None, title=None, accuracy=None, stds=None, ax=None):
     """A conditional GAN's samples, each label's in its own colour, on the modes of the data.
 
-    samples: a list, one (n, 2) host array per label k (the samples of G(z, k)); means: (k, 2), the modes (a cross
-    each, numbered with its label, in the colour of the label); accuracy: optional, per label the fraction of its
+    samples: a list, one (n, 2) host array per label k (the samples of G(z, k)); means: (k, 2), the modes (a grey
+    cross each, numbered with its label, in the colour of the label); stds: optional, the modes' standard
+    deviations (a black circle of 3 std around each mode); accuracy: optional, per label the fraction of its
     samples within 3 standard deviations of its mode, shown in the legend. A sample far from the cross of its own
     colour is a label the generator ignores."""
     figure = None
@@ -1136,12 +1138,15 @@ def plot_conditional_2d(samples, means, path=None, title=None, accuracy=None, ax
     else:   # hues a golden-ratio turn apart: neighbouring labels never get similar colours
         colours = [matplotlib.colormaps["turbo"]((0.05 + 0.618034 * k) % 0.9 + 0.05) for k in range(len(samples))]
     means = [[float(v) for v in row] for row in means]
+    stds = [None] * len(means) if stds is None else [float(v) for v in stds]
     for label, points in enumerate(samples):
         colour = colours[label]
         text = f"y = {label}" + (f": {100 * accuracy[label]:.1f}%" if accuracy is not None else "")
-        ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.5, color=colour, label=text)
-        ax.plot(*means[label], marker="x", markersize=9, markeredgewidth=2, color="black")
-        ax.annotate(str(label), means[label], xytext=(6, 6), textcoords="offset points", fontsize=8, color=colour,
+        ax.scatter(points[:, 0], points[:, 1], s=5, alpha=0.6, color=colour, label=text, zorder=3)
+        if stds[label] is not None:     # the 3-std circle: what counts as "on the mode"
+            ax.add_patch(Circle(means[label], 3 * stds[label], fill=False, linewidth=0.8, color="black", zorder=2))
+        ax.plot(*means[label], marker="+", markersize=14, markeredgewidth=0.8, color="gray", zorder=1)
+        ax.annotate(str(label), means[label], xytext=(8, 8), textcoords="offset points", fontsize=8, color=colour,
                     fontweight="bold")
     ax.set_aspect("equal")
     ax.set_xlabel("x1")
