@@ -1142,12 +1142,20 @@ random.default_rng = Generator
 cuda = types.ModuleType("cupy.cuda", "The simulated cupy.cuda: one device, always there.")
 
 
+SIMULATED_MEMORY = 80 * 2 ** 30
+
+
 class _Device:
     def __init__(self, device=None):
         self.id = 0 if device is None else int(device)
 
     def synchronize(self):
         _record(SYNCHRONISE, "Device.synchronize()")
+
+    @property
+    def mem_info(self):
+        """(free, total) bytes, as CuPy's: a simulated 80 GiB card (the host's memory is what the arrays use)."""
+        return SIMULATED_MEMORY, SIMULATED_MEMORY
 
     def __enter__(self):
         return self
