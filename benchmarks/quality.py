@@ -17,6 +17,13 @@ every other loss the library offers on the same recipe: the logit and critic los
     python benchmarks/quality.py --dataset ring --jobs 2     # two runs at a time (one BLAS thread each)
     python benchmarks/quality.py --quick                     # smoke run: 200 steps, 1 seed (numbers meaningless)
     python benchmarks/quality.py --dataset ring --set lr_drop_factor=1.0 --seeds 4   # a changed recipe
+    python benchmarks/quality.py --losses ipm --seeds 1 --steps 3000    # gmmn, mmd-gan, energy, three f-GANs
+    python benchmarks/quality.py --losses ipm --rows gmmn,energy --seeds 1   # some rows of that table
+    python benchmarks/quality.py --conditional --seeds 1 --steps 3000   # a conditional GAN: label accuracy too
+
+With --conditional every run is a conditional GAN (TrainConfig.conditional) and each run also reports its label
+accuracy: for each mode k, the fraction of 1,000 samples drawn with label k that land within 3 standard deviations
+of mode k; the table gives the worst mode's fraction (target: >= 99% on every mode).
 
 Targets (issue 4): every seed of the presets captures all 8 ring modes with >= 98% high-quality samples and all
 25 grid modes with >= 95%, in at most 10 minutes per run on a 2-core CPU. A PASS/MISS line per dataset says
@@ -46,6 +53,14 @@ def recipes(dataset, which):
     """{row name: TrainConfig} for a dataset: the preset, and with which="all" one row per loss."""
     base = train.PRESETS[dataset]
     rows = {f"preset ({base.loss})": base}
+    if which == "ipm":     # the IPM objectives and three f-GANs (the f-GANs keep the preset's R1)
+        return {**rows,
+                "gmmn": dataclasses.replace(base, loss="gmmn", penalty=None, penalty_weight=0.0),
+                "energy": dataclasses.replace(base, loss="energy", penalty=None, penalty_weight=0.0),
+                "mmd-gan": dataclasses.replace(base, loss="mmd-gan", penalty="gp", penalty_weight=1.0),
+                "fgan-js": dataclasses.replace(base, loss="fgan-js"),
+                "fgan-kl": dataclasses.replace(base, loss="fgan-kl"),
+                "fgan-hellinger": dataclasses.replace(base, loss="fgan-hellinger")}
     if which != "all":
         return rows
     for loss in losses.LOSSES:
@@ -94,15 +109,37 @@ def run_one(config):
         return {"modes": 0, "hq": 0.0, "kl": float("nan"), "seconds": seconds, "diverged": True}
     data = trainer.data
     stats = metrics.mode_statistics(trainer.sample(EVAL_SAMPLES), data.means, data.stds)
-    return {"modes": stats.modes_captured, "hq": stats.high_quality_fraction, "kl": stats.mode_kl,
-            "seconds": seconds, "diverged": False}
+    outcome = {"modes": stats.modes_captured, "hq": stats.high_quality_fraction, "kl": stats.mode_kl,
+               "seconds": seconds, "diverged": False}
+    if config.conditional:
+        outcome["label_accuracy"] = label_accuracy(trainer)
+    return outcome
+
+
+def label_accuracy(trainer, n=1000):
+    """For a conditional trainer: per mode k, the fraction of n samples drawn with label k within 3 standard
+    deviations of mode k (the high-quality test of mode_statistics, against the mode the label names)."""
+    data, fractions = trainer.data, []
+    for k in range(data.n_modes):
+        samples = trainer.sample(n, seed=k, label=k).double()
+        distance = ((samples - data.means[k:k + 1]) ** 2).sum(axis=1).sqrt()
+        fractions.append(float((distance <= 3 * float(data.stds[k].item())).double().mean().item()))
+    return fractions
 
 
 def _report(dataset, name, config, outcome):
     """One line per finished run, so a long benchmark shows its progress."""
     print(f"  {dataset} | {name} | seed {config.seed}: {outcome['modes']} modes, {100 * outcome['hq']:.1f}% high "
           f"quality, mode KL {outcome['kl']:.4f}, {outcome['seconds']:.0f} s"
+          f"{_label_text(outcome)}"
           f"{' (diverged)' if outcome['diverged'] else ''}", flush=True)
+
+
+def _label_text(outcome):
+    if "label_accuracy" not in outcome:
+        return ""
+    accuracy = outcome["label_accuracy"]
+    return f", label accuracy worst mode {100 * min(accuracy):.2f}%, mean {100 * sum(accuracy) / len(accuracy):.2f}%"
 
 
 def summarise(results):
@@ -115,14 +152,20 @@ def summarise(results):
         "kl": f"{statistics.mean(kl):.4f}" if kl else "nan",
         "seconds": f"{statistics.median(r['seconds'] for r in results):.0f}",
         "diverged": sum(r["diverged"] for r in results),
+        "labels": (f"{100 * min(min(r['label_accuracy']) for r in results):.2f}%"
+                   if all("label_accuracy" in r for r in results) else None),
     }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=["ring", "grid", "both"], default="both")
-    parser.add_argument("--losses", choices=["preset", "all"], default="preset",
-                        help="preset: the presets only; all: one row per loss on the preset's recipe")
+    parser.add_argument("--losses", choices=["preset", "all", "ipm"], default="preset",
+                        help="preset: the presets only; all: one row per loss on the preset's recipe; ipm: the "
+                             "preset, gmmn, energy, mmd-gan, fgan-js, fgan-kl and fgan-hellinger on it")
+    parser.add_argument("--rows", help="only these rows of the table, by name, comma-separated (e.g. gmmn,energy)")
+    parser.add_argument("--conditional", action="store_true",
+                        help="train conditional GANs and report each run's label accuracy")
     parser.add_argument("--seeds", type=int, default=10, help="N seeds per row (default 10)")
     parser.add_argument("--first-seed", type=int, default=0, help="the seeds are first-seed .. first-seed + N - 1")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps of every recipe")
@@ -138,6 +181,8 @@ def main():
         changes = parse_changes(args.set)
     except ValueError as error:
         parser.error(str(error))
+    if args.conditional:
+        changes["conditional"] = True
     if changes:
         print(f"quality: recipes changed by --set: {changes}")
     datasets = ["ring", "grid"] if args.dataset == "both" else [args.dataset]
@@ -147,6 +192,12 @@ def main():
           f"{os.cpu_count()} CPUs")
     for dataset in datasets:
         rows = recipes(dataset, args.losses)
+        if args.rows:
+            wanted = [name.strip() for name in args.rows.split(",")]
+            unknown = [name for name in wanted if name not in rows]
+            if unknown:
+                parser.error(f"--rows: no row {', '.join(unknown)} in this table; its rows: {', '.join(rows)}")
+            rows = {name: config for name, config in rows.items() if name in wanted}
         jobs = []
         for name, config in rows.items():
             if changes:
@@ -173,12 +224,16 @@ def main():
             by_row.setdefault(name, []).append(outcome)
 
         print(f"\n{dataset}: {jobs[0][1].steps} steps")
-        print(f"| recipe | modes (of {TARGETS[dataset][0]}) | high quality | mode KL | s/run | diverged |")
-        print("|---|---|---|---|---|---|")
+        labels = " label accuracy, worst mode |" if args.conditional else ""
+        print(f"| recipe | modes (of {TARGETS[dataset][0]}) | high quality | mode KL | s/run | diverged |{labels}")
+        print("|---|---|---|---|---|---|" + ("---|" if args.conditional else ""))
         for name, results in by_row.items():
             s = summarise(results)
-            print(f"| {name} | {s['modes']} | {s['hq']} | {s['kl']} | {s['seconds']} | {s['diverged']} |")
-        preset_results = next(iter(by_row.values()))
+            print(f"| {name} | {s['modes']} | {s['hq']} | {s['kl']} | {s['seconds']} | {s['diverged']} |"
+                  + (f" {s['labels']} |" if args.conditional else ""))
+        first_row, preset_results = next(iter(by_row.items()))
+        if not first_row.startswith("preset"):
+            continue                # the targets below are the preset's, and --rows left it out
         modes, quality = TARGETS[dataset]
         ok = all(r["modes"] == modes and r["hq"] >= quality for r in preset_results)
         slow = max(r["seconds"] for r in preset_results)

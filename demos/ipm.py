@@ -91,8 +91,8 @@ with tg.no_grad():
     real_sample, fake_sample = real_data.sample(n_samples, generator), fake_data.sample(n_samples, generator)
     witness_samples = tg.losses.mmd_witness(real_sample, fake_sample, tg.kernels.gaussian(BANDWIDTH))(x)
 at_fakes = (x.reshape(-1) - SHIFT).abs() < 1.0
-print(f"   D* at the fake samples (within 1 std of {SHIFT:g}): at most {d_star[at_fakes].max().item():.1e}; the trained "
-      f"D: at most {d_trained[at_fakes].max().item():.1e}")
+print(f"   D* at the fake samples (within 1 std of {SHIFT:g}): at most {d_star[at_fakes].max().item():.1e}; the "
+      f"trained D: at most {d_trained[at_fakes].max().item():.1e}")
 print(f"   the trained WGAN-GP critic's mean slope from -1 to {SHIFT + 1:g}: {slope:+.3f} (optimal: -1)")
 critics = {"x": x.reshape(-1).numpy(), "p_real": p_real.numpy(), "p_fake": p_fake.numpy(),
            "d_star": d_star.numpy(), "d_trained": d_trained.numpy(),

@@ -1142,6 +1142,9 @@ random.default_rng = Generator
 cuda = types.ModuleType("cupy.cuda", "The simulated cupy.cuda: one device, always there.")
 
 
+SIMULATED_MEMORY = 80 * 2 ** 30
+
+
 class _Device:
     def __init__(self, device=None):
         self.id = 0 if device is None else int(device)
@@ -1151,8 +1154,8 @@ class _Device:
 
     @property
     def mem_info(self):
-        """(free, total) bytes, as cudaMemGetInfo: a simulated 16 GiB card, all of it free."""
-        return (16 * 2**30, 16 * 2**30)
+        """(free, total) bytes, as CuPy's: a simulated 80 GiB card (the host's memory is what the arrays use)."""
+        return SIMULATED_MEMORY, SIMULATED_MEMORY
 
     def __enter__(self):
         return self

@@ -55,6 +55,25 @@ def test_script_runs_a_changed_recipe_and_prints_the_table():
     assert "changed recipe (--set), every seed 8/8 modes" in result.stdout
 
 
+def test_ipm_rows_and_a_conditional_run_with_its_label_accuracy():
+    rows = quality.recipes("ring", "ipm")
+    assert list(rows) == ["preset (nonsaturating)", "gmmn", "energy", "mmd-gan", "fgan-js", "fgan-kl",
+                          "fgan-hellinger"]
+    assert rows["gmmn"].penalty is None and rows["mmd-gan"].penalty == "gp"
+    for config in rows.values():
+        config.validate()
+    result = subprocess.run([sys.executable, SCRIPT, "--dataset", "ring", "--seeds", "1", "--steps", "12",
+                             "--losses", "ipm", "--rows", "gmmn", "--conditional",
+                             "--set", "g_hidden=[16,16]", "--set", "d_hidden=[16]"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "label accuracy worst mode" in result.stdout and "| gmmn |" in result.stdout
+    assert "| label accuracy, worst mode |" in result.stdout and "PASS" not in result.stdout
+    result = subprocess.run([sys.executable, SCRIPT, "--losses", "ipm", "--rows", "gmmm"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "--rows: no row gmmm" in result.stderr
+
+
 def test_script_rejects_an_unknown_field():
     result = subprocess.run([sys.executable, SCRIPT, "--set", "stepz=3"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--set 'stepz=3'" in result.stderr

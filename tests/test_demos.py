@@ -22,6 +22,8 @@ DEMOS = {
     "dirac_gan.py": ["dirac_gan.png"],
     "gradient_penalty.py": ["gradient_penalty.png", "gradient_penalty_training.png"],
     "ipm.py": ["ipm.png"],
+    "gmmn.py": ["gmmn_witness.png"],
+    "conditional.py": ["conditional_ring.png", "conditional_grid.png"],
 }
 
 

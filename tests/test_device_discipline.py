@@ -72,6 +72,12 @@ STEP_CONFIGS = {
     "gaussian": {"dataset": "gaussian"},
     "mixture1d": {"dataset": "mixture1d"},
     "uniform": {"dataset": "uniform"},
+    "gmmn": {"loss": "gmmn", "penalty": None},
+    "energy": {"loss": "energy", "penalty": None},
+    "mmd-gan": {"loss": "mmd-gan", "penalty": "gp", "penalty_weight": 1.0},
+    "fgan-kl": {"loss": "fgan-kl"},
+    "conditional": {"conditional": True, "penalty": "r1"},
+    "conditional gmmn": {"conditional": True, "loss": "gmmn", "penalty": None},
 }
 
 

@@ -210,7 +210,9 @@ def test_same_seed_same_history_other_seed_other_history():
 
 
 @pytest.mark.parametrize("changes", [{}, {"k": 2, "loss": "wasserstein", "penalty": "gp", "penalty_weight": 1.0},
-                                     {"loss": "hinge", "penalty": None, "ema": None, "lr_drop_at": 0.3}])
+                                     {"loss": "hinge", "penalty": None, "ema": None, "lr_drop_at": 0.3},
+                                     {"loss": "gmmn", "penalty": None, "conditional": True},
+                                     {"loss": "mmd-gan", "penalty": "gp", "penalty_weight": 1.0}])
 def test_resume_from_checkpoint_gives_the_uninterrupted_history(tmp_path, changes):
     config = small_config(steps=30, **changes)
     straight = Trainer.from_config(config)

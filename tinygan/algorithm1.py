@@ -14,6 +14,8 @@ streams, learning-rate schedules, history, checkpoints).
 
     loss_d, _, _, _ = discriminator_step(G, D, opt_D, losses.bce_discriminator_loss, real, z)
     loss_g = generator_step(G, D, opt_G, losses.nonsaturating_generator_loss, z)
+
+A GMMN has no discriminator: its generator matches the data's moments directly (moment_matching_step).
 """
 
 from .autograd.grad_mode import no_grad
@@ -45,8 +47,9 @@ def generator_step(G, D, opt_G, loss_fn, z, real_logits=None):
     """One update of the generator G on the latent batch z, through the discriminator D.
 
     D's parameters are frozen meanwhile (requires_grad off), so backward computes no gradient for them and their
-    .grad from D's own step stays as it was. ``real_logits``: D's outputs on a real batch, for the relativistic
-    losses that compare fake with real. Returns the loss; G's gradients stay in its parameters' .grad.
+    .grad from D's own step stays as it was. ``real_logits``: D's outputs on a real batch, for the losses that
+    compare fake with real (the relativistic ones; the MMD GAN's, on the critic's features). Returns the loss;
+    G's gradients stay in its parameters' .grad.
     """
     fake = G(z)
     D.requires_grad_(False)
@@ -56,6 +59,16 @@ def generator_step(G, D, opt_G, loss_fn, z, real_logits=None):
         loss.backward()
     finally:
         D.requires_grad_(True)
+    opt_G.step()
+    return loss
+
+
+def moment_matching_step(G, opt_G, loss_fn, z, real):
+    """One update of G alone, for the objectives without a discriminator (GMMN, the energy distance): G descends
+    loss_fn(G(z), real), a distance between its samples and a real batch. Returns the loss."""
+    loss = loss_fn(G(z), real)
+    opt_G.zero_grad()
+    loss.backward()
     opt_G.step()
     return loss
 

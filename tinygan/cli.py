@@ -6,6 +6,9 @@
     tinygan train moons --loss hinge --steps 2000 --out runs/moons-hinge
     tinygan list                     # datasets, losses, presets
     tinygan sample runs/ring --n 1000 --out samples.npy     # (or .csv)
+    tinygan train ring --loss gmmn                          # also mmd-gan, energy and the f-GANs (tinygan list)
+    tinygan train ring --conditional --steps 10000 --out runs/ring-cgan
+    tinygan sample runs/ring-cgan --label 3 --out mode3.npy # a conditional run: samples of mode 3
     tinygan plot runs/ring           # redraw the figures of a finished run
     tinygan --version
 
@@ -46,6 +49,7 @@ FIRST_LOOK_STEPS = 3000         # `tinygan train` with no dataset: a GAN on the 
 FIRST_LOOK_LR = 6e-4            # both players' learning rate in the first look (the shared recipe's is 3e-4)
 FIRST_LOOK_FOLDER = "first-look"
 MAX_FOLDER_NAME = 100           # longer default folder names end in a hash of the config instead
+MMD_GAN_PENALTY_WEIGHT = 1.0    # --loss mmd-gan on a preset with R1: the witness's gradient penalty instead
 
 
 class UsageError(Exception):
@@ -67,7 +71,10 @@ def build_parser():
                      help=f"one of: {', '.join(train.PRESETS)} (default: a first look at the ring, {FIRST_LOOK_STEPS} "
                           f"steps, or the --config's dataset)")
     run.add_argument("--config", help="a config.json of an earlier run: repeat it (other options override it)")
-    run.add_argument("--loss", help=f"one of: {', '.join(losses.LOSSES)} (default: the preset's)")
+    run.add_argument("--loss", help=f"one of: {', '.join(losses.TRAINING_LOSSES)} (default: the preset's)")
+    run.add_argument("--conditional", action="store_true",
+                     help="a conditional GAN: G(z, y) and D(x, y) with each sample's mode as its label (datasets "
+                          "with modes: ring, grid, gmm2d, mixture1d); tinygan sample --label K then draws mode K")
     run.add_argument("--penalty", help="r1, r2, gp or none (default: the preset's)")
     run.add_argument("--penalty-weight", type=float, help="gamma of R1/R2, lambda of WGAN-GP")
     run.add_argument("--lr-g", type=float, help="the generator's learning rate (default: the preset's); a new run "
@@ -94,6 +101,7 @@ def build_parser():
     sample.add_argument("--out", required=True, help="FILE.npy or FILE.csv: an (n, dim) array (never one of a run "
                                                      "folder's own files)")
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--label", type=int, help="a conditional run's label: draw from mode K only (0 .. modes - 1)")
 
     plot = commands.add_parser("plot", help="redraw the figures of a run folder")
     plot.add_argument("run", help="a run folder")
@@ -330,6 +338,12 @@ def _config_from_arguments(args):
         changes["penalty"] = None if args.penalty.lower() == "none" else args.penalty.lower()
     if args.loss == "wasserstein" and "penalty" not in changes and config.penalty in ("r1", "r2"):
         changes.update(penalty="gp", penalty_weight=changes.get("penalty_weight", 0.1))   # a Lipschitz critic
+    if args.loss in losses.DISCRIMINATOR_FREE_LOSSES and "penalty" not in changes:
+        changes.update(penalty=None)                      # no discriminator to penalise
+    if args.loss == "mmd-gan" and "penalty" not in changes and config.penalty in ("r1", "r2"):
+        changes.update(penalty="gp", penalty_weight=changes.get("penalty_weight", MMD_GAN_PENALTY_WEIGHT))
+    if args.conditional:
+        changes["conditional"] = True
     try:
         return dataclasses.replace(config, **changes).validate()
     except (ValueError, TypeError) as error:
@@ -437,7 +451,10 @@ def command_list(args):
         print(f"  {name:<13} {distributions.get(name)!r}")
     print("\nlosses (--loss):")
     for name, (d_loss, g_loss) in losses.LOSSES.items():
-        print(f"  {name:<13} D: {d_loss.__name__}, G: {g_loss.__name__}")
+        print(f"  {name:<15} D: {d_loss.__name__}, G: {g_loss.__name__}")
+    print(f"  {'gmmn':<15} no D, G: gmmn_generator_loss (MMD, Gaussian kernel)")
+    print(f"  {'mmd-gan':<15} D: mmd_critic_loss (on {train.MMD_GAN_FEATURES} features), G: mmd_generator_loss")
+    print(f"  {'energy':<15} no D, G: energy_generator_loss (the energy distance)")
     print("\npresets:")
     for name, config in train.PRESETS.items():
         penalty = f"{config.penalty} {config.penalty_weight:g}" if config.penalty else "none"
@@ -462,6 +479,11 @@ def command_sample(args):
         raise UsageError(f"--out {args.out} is a file of the run folder {directory}; samples go to a file of "
                          f"their own")
     trainer = _load_run(args.run)
+    if args.label is not None and not trainer.config.conditional:
+        raise UsageError(f"--label {args.label}: the run in {args.run} is not conditional (train one with tinygan "
+                         f"train --conditional); leave --label out")
+    if args.label is not None and not 0 <= args.label < trainer.n_labels:
+        raise UsageError(f"--label must be a mode of the data, in [0, {trainer.n_labels - 1}], got {args.label}")
     itemsize = 8 if trainer.config.dtype == "float64" else 4
     widest = max([trainer.config.latent_dim, *trainer.config.g_hidden, trainer.data.dim])
     try:
@@ -473,7 +495,7 @@ def command_sample(args):
     if shutil.disk_usage(directory).free < file_bytes:
         raise UsageError(f"--out {args.out}: {args.n} samples need about {format_bytes(file_bytes)}, more than "
                          f"the space free in {directory}")
-    samples = trainer.sample(args.n, seed=args.seed).to("cpu")
+    samples = trainer.sample(args.n, seed=args.seed, label=args.label).to("cpu")
     try:
         if extension == ".npy":
             write_bytes_atomically(args.out, backend.npy_bytes(samples.numpy()))
@@ -483,8 +505,9 @@ def command_sample(args):
             write_text_atomically(args.out, "\n".join([header] + lines) + "\n")
     except OSError as error:
         raise UsageError(f"cannot write --out {args.out}: {_os_error(error)}")
-    print(f"wrote {args.n} samples of shape ({args.n}, {samples.shape[1]}) from {args.run} (step {trainer.step}) "
-          f"to {args.out}")
+    of_label = f" of label {args.label}" if args.label is not None else ""
+    print(f"wrote {args.n} samples{of_label} of shape ({args.n}, {samples.shape[1]}) from {args.run} (step "
+          f"{trainer.step}) to {args.out}")
     return 0
 
 

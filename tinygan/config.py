@@ -11,6 +11,11 @@ from .history import History
 from .nn.layers import ACTIVATIONS
 
 PENALTIES = ("r1", "r2", "gp")
+DEFAULT_BANDWIDTHS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+"""The Gaussian kernel of the gmmn and mmd-gan losses: k(x, y) = sum_s exp(-|x - y|^2 / (2 s^2)) over these s
+(tinygan/kernels.py), from the width of a grid mode (0.05) to the size of the ring (radius 1)."""
+MMD_GAN_FEATURES = 16
+"""The outputs of an mmd-gan critic built by Trainer.from_config: the features h(x) the kernel compares."""
 LATENT_PRIORS = ("normal", "uniform")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 TRAINING_DTYPES = ("float32", "float64")
@@ -55,11 +60,24 @@ def check_widths(owner, name, value):
 
 
 def check_training_options(owner, *, loss, penalty, penalty_weight, penalty_every, k, batch_size, clip_value, ema,
-                           seed, eval_every, eval_samples, log_every):
+                           seed, eval_every, eval_samples, log_every, bandwidths=DEFAULT_BANDWIDTHS):
     """Raise ValueError naming the first of the trainer's options that is not valid."""
-    losses.loss_pair(owner, loss, "loss")   # an unknown name raises, listing the names
+    losses.check_training_loss(owner, loss)   # an unknown name raises, listing the names
     if penalty is not None:                                       # None: no penalty
         check_choice(owner, "penalty", penalty, PENALTIES)
+    if loss in losses.DISCRIMINATOR_FREE_LOSSES:
+        for name, value, allowed in (("penalty", penalty, None), ("clip_value", clip_value, None), ("k", k, 1)):
+            if value != allowed:
+                raise ValueError(f"{owner}: loss {loss!r} trains the generator alone (no discriminator), so {name} "
+                                 f"must be {allowed}, got {value!r}; use --penalty none, or another loss")
+    if loss == "mmd-gan" and penalty not in (None, "gp") or loss == "mmd-gan" and clip_value is not None:
+        raise ValueError(f"{owner}: loss 'mmd-gan' takes penalty 'gp' (the gradient penalty on its witness) or none, "
+                         f"and no clip_value; got penalty {penalty!r}, clip_value {clip_value!r}")
+    if not (isinstance(bandwidths, (list, tuple)) and len(bandwidths) >= 1):
+        raise ValueError(f"{owner}: bandwidths must be a list of positive numbers (the Gaussian kernel's of gmmn and "
+                         f"mmd-gan), got {bandwidths!r}")
+    for bandwidth in bandwidths:
+        check_number(owner, "each of bandwidths", bandwidth, low=0.0, low_open=True)
     check_number(owner, "penalty_weight", penalty_weight, low=0.0)
     check_int(owner, "penalty_every", penalty_every, minimum=1)
     check_int(owner, "k", k, minimum=1)
@@ -128,7 +146,8 @@ class TrainConfig:
     dataset, dataset_options: a name in tinygan.distributions.DATASETS and keyword arguments for it.
     latent, latent_dim: the prior p_z, "normal" (N(0, I)) or "uniform" (U[-1, 1]^d), and its dimension.
     g_hidden, d_hidden, g_activation, d_activation: the two MLPs (G: latent -> data, D: data -> 1 output).
-    loss, penalty, penalty_weight, penalty_every, k, clip_value, ema: see Trainer.
+    loss, penalty, penalty_weight, penalty_every, k, clip_value, ema, bandwidths, conditional: see Trainer
+    (conditional needs a dataset with modes: each sample's mode is its label).
     optimizer ("adam", "rmsprop", "sgd"), lr_g, lr_d, betas (Adam's): both players' optimizers.
     lr_drop_at, lr_drop_factor: multiply both learning rates by lr_drop_factor (in (0, 1]) after
     round(lr_drop_at * steps) steps (None: constant learning rates).
@@ -151,6 +170,8 @@ class TrainConfig:
     k: int = 1
     clip_value: float = None
     ema: float = None
+    bandwidths: tuple = DEFAULT_BANDWIDTHS
+    conditional: bool = False
     optimizer: str = "adam"
     lr_g: float = 1e-4
     lr_d: float = 1e-4
@@ -181,7 +202,13 @@ class TrainConfig:
         check_training_options(owner, loss=self.loss, penalty=self.penalty, penalty_weight=self.penalty_weight,
                                penalty_every=self.penalty_every, k=self.k, batch_size=self.batch_size,
                                clip_value=self.clip_value, ema=self.ema, seed=self.seed, eval_every=self.eval_every,
-                               eval_samples=self.eval_samples, log_every=self.log_every)
+                               eval_samples=self.eval_samples, log_every=self.log_every,
+                               bandwidths=self.bandwidths)
+        if not isinstance(self.conditional, bool):
+            raise ValueError(f"{owner}: conditional must be true or false, got {self.conditional!r}")
+        if self.conditional and not isinstance(data, distributions.GaussianMixture):
+            raise ValueError(f"{owner}: conditional needs a dataset with modes (its labels): {self.dataset!r} has "
+                             f"none; use ring, grid, gmm2d or mixture1d, or train it unconditionally")
         check_choice(owner, "optimizer", self.optimizer, OPTIMIZERS)
         check_number(owner, "lr_g", self.lr_g, low=0.0, low_open=True)
         check_number(owner, "lr_d", self.lr_d, low=0.0, low_open=True)
@@ -240,7 +267,7 @@ class TrainConfig:
         unknown = set(fields) - known
         if unknown:
             raise ValueError(f"TrainConfig.from_json: unknown fields {sorted(unknown)}")
-        for name in ("g_hidden", "d_hidden", "betas"):
+        for name in ("g_hidden", "d_hidden", "betas", "bandwidths"):
             if isinstance(fields.get(name), list):
                 fields[name] = tuple(fields[name])
         return cls(**fields)

@@ -35,7 +35,7 @@ import math
 import numbers
 
 from . import backend, ops
-from .factories import rand, randint, randn, tensor
+from .factories import eye, rand, randint, randn, tensor
 from .tensor import Tensor
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -343,16 +343,25 @@ class GaussianMixture(Distribution):
         }
 
     def sample_with_components(self, n, generator=None, device=None, dtype=None):
-        """Like ``sample``, and also the component each sample came from: (samples (n, dim), int64 indices (n,))."""
+        """Like ``sample``, and also the component each sample came from: (samples (n, dim), int64 indices (n,)).
+        The component is the sample's label in a conditional GAN (tinygan.train.Trainer(..., conditional=True))."""
         generator, dtype = _sampling_source(f"{type(self).__name__}.sample", n, generator, device, dtype)
         n = int(n)
-        # Component k is chosen when u falls in [w_0 + ... + w_{k-1}, w_0 + ... + w_k): k is the number of
-        # cumulative weights u has passed. u is float64 so that small weights are resolved exactly.
-        u = rand(n, 1, dtype=backend.float64, generator=generator)
-        component = (u >= self._parameter("cumulative", u)).sum(axis=1)
+        component = self._components(n, generator)
         z = randn(n, self.dim, dtype=dtype, generator=generator)
         means, stds = self._parameter("means", z), self._parameter("stds", z)
         return means[component] + stds[component].unsqueeze(-1) * z, component
+
+    def sample_components(self, n, generator=None, device=None):
+        """n component indices (int64, (n,)) drawn with the mixture's weights: labels y ~ p(y) without samples."""
+        generator, _ = _sampling_source(f"{type(self).__name__}.sample_components", n, generator, device, None)
+        return self._components(int(n), generator)
+
+    def _components(self, n, generator):
+        # Component k is chosen when u falls in [w_0 + ... + w_{k-1}, w_0 + ... + w_k): k is the number of
+        # cumulative weights u has passed. u is float64 so that small weights are resolved exactly.
+        u = rand(n, 1, dtype=backend.float64, generator=generator)
+        return (u >= self._parameter("cumulative", u)).sum(axis=1)
 
     def _sample(self, n, generator, dtype):
         return self.sample_with_components(n, generator, dtype=dtype)[0]
@@ -501,6 +510,13 @@ class Checkerboard(Distribution):
 
     def __repr__(self):
         return f"Checkerboard(n_per_side={self.n_per_side}, square={self.square:g})"
+
+
+def one_hot(labels, n_classes, dtype=None):
+    """Labels as one-hot rows: int labels (n,) -> (n, n_classes) of ``dtype`` (default float32), row i all 0 but a 1
+    in column labels[i]; on the labels' device. How a conditional GAN gives its label to G(z, y) and D(x, y)
+    (Mirza and Osindero 2014: the one-hot vector is concatenated to the network's input)."""
+    return eye(n_classes, dtype=dtype, device=labels.device)[labels]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Circle  # noqa: E402
 from PIL import Image  # noqa: E402  (matplotlib's own dependency)
 
 from . import backend, losses, ops  # noqa: E402
@@ -55,12 +56,15 @@ from .factories import linspace, tensor  # noqa: E402
 from .autograd.grad_mode import no_grad  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 from .losses import LOGIT_LOSSES, RELATIVISTIC_LOSSES, d_output_kind  # noqa: E402
+from .config import DEFAULT_BANDWIDTHS  # noqa: E402
+from .distributions import one_hot  # noqa: E402
+from .kernels import distance, gaussian  # noqa: E402
 
 __all__ = [
     "snapshot_1d", "snapshot_2d", "save_snapshots", "load_snapshots",
     "plot_game_1d", "plot_samples_2d", "plot_snapshots_2d", "animate_2d", "plot_comparison_2d",
     "plot_curves", "plot_saturation", "plot_saturation_run", "plot_vector_fields", "plot_optimal_discriminator",
-    "plot_ipm_comparison", "LOGIT_LOSSES", "EQUILIBRIUM",
+    "plot_ipm_comparison", "plot_conditional_2d", "LOGIT_LOSSES", "EQUILIBRIUM",
 ]
 
 # LOGIT_LOSSES (from the trainer): losses whose discriminator output is a logit l, so sigmoid(l) is a probability of
@@ -211,7 +215,9 @@ def snapshot_2d(trainer=None, *, G=None, D=None, data=None, latent=None, loss=No
         "arrows"    (n, 2)  -d(generator loss)/d(fake sample), per sample: where each generated point is pushed
         "d_grid"    (grid_size, grid_size)  the discriminator on a regular grid of ``bounds`` (row i is the i-th y):
                             sigmoid(logit) for the logit losses ("d_output": "probability"), the raw critic value
-                            for the others ("d_output": "critic")
+                            for the others ("d_output": "critic"), the MMD witness of real and fake samples for
+                            the IPM objectives ("d_output": "witness"; for mmd-gan on the critic's features); for
+                            a conditional run averaged over the labels with the data's weights
         "manifold"  (rows, cols, 2)  the image G(z) of a regular grid of z over the first two latent coordinates
                             (the others 0; one row for a 1-D latent), over the prior's box or +-2; None when
                             manifold_size is 0 (for a "generator" that is not a function of z alone)
@@ -230,31 +236,96 @@ def snapshot_2d(trainer=None, *, G=None, D=None, data=None, latent=None, loss=No
     device, dtype = _device_of(G), _dtype_of(G)
     generator = Generator(seed, device=device)
     d_output = d_output_kind(loss)
-    real = data.sample(n, generator, dtype=_dtype_of(D))
+    game = _Game(trainer, G, D, data, loss, n, generator)
+    real = game.real
     z = latent.sample(n, generator, dtype=dtype)
     if bounds is None:
         bounds = _square_bounds(real.numpy())
+    if game.labels is not None:
+        manifold_size = 0        # G(z, y) is not a function of z alone
 
     with no_grad():
-        fake = G(z)
+        fake = game.generate(z)
         xs = linspace(bounds[0], bounds[1], grid_size, dtype=_dtype_of(D), device=device)
         ys = linspace(bounds[2], bounds[3], grid_size, dtype=_dtype_of(D), device=device)
         points = ops.stack([ops.broadcast_to(xs.reshape(1, grid_size), (grid_size, grid_size)).reshape(-1),
                             ops.broadcast_to(ys.reshape(grid_size, 1), (grid_size, grid_size)).reshape(-1)], axis=1)
-        d_grid = _discriminator_values(D, points, d_output).reshape(grid_size, grid_size)
+        d_grid = game.critic(points, fake, d_output).reshape(grid_size, grid_size)
         manifold = G(_latent_grid(latent, manifold_size, device, dtype)) if manifold_size else None
 
     # The generator's gradient with respect to its own samples: the direction gradient descent moves each G(z).
     x = fake.detach().requires_grad_()
-    real_logits = D(real) if loss in RELATIVISTIC_LOSSES else None
-    loss_g = losses.generator_loss(D(x), kind=loss, real_logits=real_logits)
-    (gradient,) = grad(loss_g, [x])
+    (gradient,) = grad(game.generator_loss(x), [x])
     arrows = -gradient * n  # the loss is a batch mean: times n gives each sample's own gradient
 
     rows = 1 if latent.dim == 1 else manifold_size
     return {"kind": "2d", "step": step, "loss": loss, "d_output": d_output, "bounds": [float(b) for b in bounds],
             "real": real.numpy(), "fake": fake.numpy(), "arrows": arrows.numpy(), "d_grid": d_grid.numpy(),
             "manifold": None if manifold is None else manifold.numpy().reshape(rows, -1, 2)}
+
+
+class _Game:
+    """What a picture needs of the two players, for every loss and for conditional runs: a real batch, G on
+    latent batches, the critic on points and the generator's loss on a batch of its samples.
+
+    For the IPM objectives the critic is the MMD witness of the real batch and the fakes (for mmd-gan, of the
+    critic's features); for a conditional trainer (Trainer.conditional) the real batch comes with its labels, the
+    fakes are made with labels drawn from the data's weights, and the critic at a point is its average over the
+    labels, weighted the same way."""
+
+    def __init__(self, trainer, G, D, data, loss, n, generator):
+        self.G, self.D, self.data, self.loss, self.generator = G, D, data, loss, generator
+        self.kernel = getattr(trainer, "kernel", None) or gaussian(list(DEFAULT_BANDWIDTHS))
+        conditional = getattr(trainer, "conditional", False)
+        if conditional:
+            self.real, components = data.sample_with_components(n, generator, dtype=_dtype_of(D))
+            self.labels = one_hot(components, data.n_modes, _dtype_of(D))
+        else:
+            self.real, self.labels = data.sample(n, generator, dtype=_dtype_of(D)), None
+        self.fake_labels = None
+
+    def generate(self, z):
+        """G(z), or G(z, y) with labels y drawn for these z (kept for the critic and the generator's loss)."""
+        if self.labels is None:
+            return self.G(z)
+        components = self.data.sample_components(z.shape[0], self.generator)
+        self.fake_labels = one_hot(components, self.data.n_modes, _dtype_of(self.D))
+        return self.G(_joined(z, self.fake_labels))
+
+    def critic(self, points, fake, d_output):
+        """The critic at points (k, dim) as a flat tensor: D (sigmoid of it for a probability output) or the MMD
+        witness of the real batch and ``fake`` (made by generate)."""
+        real, fake = _joined(self.real, self.labels), _joined(fake, self.fake_labels)
+        if self.loss in ("gmmn", "energy"):
+            witness = losses.mmd_witness(real, fake, self.kernel if self.loss == "gmmn" else distance())
+            value = witness
+        elif self.loss == "mmd-gan":
+            witness = losses.mmd_witness(self.D(real), self.D(fake), self.kernel)
+            value = lambda x: witness(self.D(x))            # noqa: E731
+        else:
+            value = lambda x: _discriminator_values(self.D, x, d_output)     # noqa: E731
+        if self.labels is None:
+            return value(points)
+        total = 0.0
+        for label, weight in enumerate(self.data.weights.tolist()):
+            labels = one_hot(tensor([label] * points.shape[0], dtype=backend.int64, device=points.device),
+                             self.data.n_modes, points.dtype)
+            total = total + weight * value(_joined(points, labels))
+        return total
+
+    def generator_loss(self, x):
+        """The generator's loss on its samples x (made by generate), a 0-d tensor to differentiate."""
+        x, real = _joined(x, self.fake_labels), _joined(self.real, self.labels)
+        if self.loss in losses.IPM_LOSSES:
+            g_loss = losses.ipm_losses(self.loss, self.kernel)[1]
+            return g_loss(self.D(x), self.D(real)) if self.loss == "mmd-gan" else g_loss(x, real)
+        real_logits = self.D(real) if self.loss in RELATIVISTIC_LOSSES else None
+        return losses.generator_loss(self.D(x), kind=self.loss, real_logits=real_logits)
+
+
+def _joined(x, labels):
+    """x with its one-hot labels beside it, (batch, dim + n_labels); x itself without labels."""
+    return x if labels is None else ops.concatenate([x, labels], axis=1)
 
 
 def _square_bounds(points, margin=0.3):
@@ -320,19 +391,21 @@ def snapshot_1d(trainer=None, *, G=None, D=None, data=None, latent=None, loss=No
         else:
             z = latent.sample(n_latent, generator, dtype=dtype)
             log_weights = tensor([-math.log(n_latent)] * n_latent, dtype=backend.float64, device=device)
-        g_of_z = G(z).double().reshape(-1)
+        game = _Game(trainer, G, D, data, loss, 500, generator)   # drawn after z: the same z as ever
+        fake = game.generate(z)
+        g_of_z = fake.double().reshape(-1)
         bandwidth = (bounds[1] - bounds[0]) / 150
         squared = (x.reshape(-1, 1) - g_of_z.reshape(1, -1)) ** 2
         log_p_g = ops.logsumexp(log_weights.reshape(1, -1) - squared / (2 * bandwidth ** 2), axis=1) \
             - math.log(bandwidth * math.sqrt(2 * math.pi))
-        d = _discriminator_values(D, x.to(_dtype_of(D)).reshape(-1, 1), d_output)
+        d = game.critic(x.to(_dtype_of(D)).reshape(-1, 1), fake, d_output)
         d_star = (log_p_data - log_p_g).sigmoid()  # p_data / (p_data + p_g), computed from the logs
 
         inset = (z_high - z_low) / (2 * n_arrows)
         z_arrows = linspace(z_low + inset, z_high - inset, n_arrows, dtype=dtype, device=device).reshape(-1, 1)
         if latent.dim > 1:
             z_arrows = ops.concatenate([z_arrows] + [z_arrows * 0.0] * (latent.dim - 1), axis=1)
-        g_arrows = G(z_arrows).reshape(-1)
+        g_arrows = game.generate(z_arrows).reshape(-1)
 
     return {"kind": "1d", "step": step, "loss": loss, "d_output": d_output, "bounds": [float(b) for b in bounds],
             "x": x.numpy(), "p_data": log_p_data.exp().numpy(), "p_g": log_p_g.exp().numpy(), "d": d.numpy(),
@@ -479,6 +552,9 @@ def _draw_snapshot_2d(ax, snapshot, contours, show_arrows, show_manifold, max_ar
     values = snapshot["d_grid"]
     if snapshot["d_output"] == "probability":
         low, high, label = 0.0, 1.0, "D(x): probability that x is real"
+    elif snapshot["d_output"] == "witness":     # 0 where real and fake are equally dense: the centre of the scale
+        spread = max(abs(_quantile(values, 0.02)), abs(_quantile(values, 0.98)), 1e-12)
+        low, high, label = -spread, spread, "MMD witness w(x) (higher: more real)"
     else:
         centre = _quantile(values, 0.5)
         spread = max(abs(_quantile(values, 0.02) - centre), abs(_quantile(values, 0.98) - centre), 1e-12)
@@ -539,8 +615,9 @@ def plot_snapshots_2d(snapshots, path=None, title=None, columns=4, max_panels=8,
     if chosen[0]["d_output"] == "probability":
         figure.colorbar(image, ax=axes, shrink=0.7, label="D(x): probability that x is real")
     else:  # every critic is drawn on its own scale (a critic is defined up to a constant): no common numbers
+        what = "MMD witness w(x)" if chosen[0]["d_output"] == "witness" else "critic value D(x)"
         bar = figure.colorbar(image, ax=axes, shrink=0.7, ticks=[],
-                              label="critic value D(x), each panel on its own scale: low (purple) to high (green)")
+                              label=f"{what}, each panel on its own scale: low (purple) to high (green)")
         bar.ax.set_yticklabels([])
     handles = _legend_handles_2d(show_arrows=any(s.get("arrows") is not None for s in chosen),
                                  show_manifold=any(s.get("manifold") is not None for s in chosen))
@@ -1091,3 +1168,39 @@ def plot_ipm_comparison(critics, sweep, path=None, title=None):
         ax.legend(fontsize=7, loc="lower right")
     figure.suptitle(title or "What the critic of each game sees (top) and the distance it measures (bottom)")
     return _finish(figure, path)
+
+
+def plot_conditional_2d(samples, means, path=None, title=None, accuracy=None, stds=None, ax=None):
+    """A conditional GAN's samples, each label's in its own colour, on the modes of the data.
+
+    samples: a list, one (n, 2) host array per label k (the samples of G(z, k)); means: (k, 2), the modes (a grey
+    cross each, numbered with its label, in the colour of the label); stds: optional, the modes' standard
+    deviations (a black circle of 3 std around each mode); accuracy: optional, per label the fraction of its
+    samples within 3 standard deviations of its mode, shown in the legend. A sample far from the cross of its own
+    colour is a label the generator ignores."""
+    figure = None
+    if ax is None:
+        figure = _new_figure(7.2, 5.6)
+        ax = figure.add_subplot()
+    if len(samples) <= 10:
+        colours = [matplotlib.colormaps["tab10"](k) for k in range(len(samples))]
+    else:   # hues a golden-ratio turn apart: neighbouring labels never get similar colours
+        colours = [matplotlib.colormaps["turbo"]((0.05 + 0.618034 * k) % 0.9 + 0.05) for k in range(len(samples))]
+    means = [[float(v) for v in row] for row in means]
+    stds = [None] * len(means) if stds is None else [float(v) for v in stds]
+    for label, points in enumerate(samples):
+        colour = colours[label]
+        text = f"y = {label}" + (f": {100 * accuracy[label]:.1f}%" if accuracy is not None else "")
+        ax.scatter(points[:, 0], points[:, 1], s=5, alpha=0.6, color=colour, label=text, zorder=3)
+        if stds[label] is not None:     # the 3-std circle: what counts as "on the mode"
+            ax.add_patch(Circle(means[label], 3 * stds[label], fill=False, linewidth=0.8, color="black", zorder=2))
+        ax.plot(*means[label], marker="+", markersize=14, markeredgewidth=0.8, color="gray", zorder=1)
+        ax.annotate(str(label), means[label], xytext=(8, 8), textcoords="offset points", fontsize=8, color=colour,
+                    fontweight="bold")
+    ax.set_aspect("equal")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(title or "G(z, y): the samples of each label y (crosses: the modes)")
+    ax.legend(fontsize=6, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5),
+              title="label" + (": on its mode" if accuracy is not None else ""), title_fontsize=7)
+    return _finish(figure, path) if figure is not None else ax.figure

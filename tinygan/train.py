@@ -37,12 +37,13 @@ import dataclasses
 import math
 import os
 
-from . import algorithm1, backend, distributions, fast, losses, metrics, ops, optim
-from .config import (GRID_RECIPE, PENALTIES, PRESETS, RING_RECIPE, SHARED_2D_RECIPE, TrainConfig, check_int,
-                     check_training_options, preset)
+from . import algorithm1, backend, distributions, fast, kernels, losses, metrics, ops, optim
+from .config import (DEFAULT_BANDWIDTHS, GRID_RECIPE, MMD_GAN_FEATURES, PENALTIES, PRESETS, RING_RECIPE,
+                     SHARED_2D_RECIPE, TrainConfig, check_int, check_training_options, preset)
 from .factories import tensor, zeros_like
 from .autograd.grad_mode import no_grad
 from .history import History
+from .nn.module import Module
 from .serialization import load, save
 from .tensor import Tensor
 
@@ -53,7 +54,7 @@ INIT_KEY, STEP_KEY, EVAL_KEY = 0, 1, 2
 # TrainConfig and the presets live in config.py; they are reachable from here too (tg.train.preset("ring")).
 __all__ = ["Trainer", "LearningRateDrop", "DivergenceError", "History", "TrainConfig", "preset", "PRESETS",
            "read_checkpoint", "SHARED_2D_RECIPE", "RING_RECIPE", "GRID_RECIPE", "PENALTIES", "INIT_KEY", "STEP_KEY",
-           "EVAL_KEY"]
+           "EVAL_KEY", "GivenLabels", "MMD_GAN_FEATURES"]
 
 
 class DivergenceError(RuntimeError):
@@ -83,7 +84,11 @@ class Trainer:
     sampler(n, generator) -> (n, dim) tensor. latent: a Distribution (e.g. StandardNormal(dim)) or a callable
     like data.
 
-    loss: a name in tinygan.losses.LOSSES. penalty: None, "r1" (gamma/2 E||grad D(x)||^2 on real samples), "r2"
+    loss: a name in tinygan.losses.TRAINING_LOSSES: the logit and critic losses of LOSSES, or an IPM objective
+    (losses.IPM_LOSSES): "gmmn" and "energy" train G alone (no discriminator step; D and opt_D are kept, untouched,
+    so that every trainer has the same parts and checkpoints), "mmd-gan" takes a critic D with several outputs
+    (features) and penalty "gp" is then the gradient penalty on its witness. bandwidths: the Gaussian kernel of
+    gmmn and mmd-gan (tinygan/kernels.py). penalty: None, "r1" (gamma/2 E||grad D(x)||^2 on real samples), "r2"
     (the same on fake samples) or "gp" (WGAN-GP); penalty_weight is gamma or lambda; penalty_every: apply it on
     every N-th discriminator step only, with N times the weight (lazy regularization). k: discriminator steps per
     generator step. clip_value: clip D's weights to [-c, c] after each D step (WGAN). ema: None or the decay beta
@@ -94,6 +99,10 @@ class Trainer:
     log_every: how many steps of numbers are brought to the host (and checked for NaN) at once.
     checkpoint_path, checkpoint_every: write a checkpoint every checkpoint_every steps (rounded up to a multiple
     of log_every) and at the end of ``train``.
+    conditional: a conditional GAN (Mirza and Osindero 2014): data must be a GaussianMixture, whose components
+    are the labels; G gets (z, one-hot y) concatenated and D gets (x, one-hot y), so G's first layer takes
+    latent_dim + n_modes inputs and D's dim + n_modes. Each real batch comes with its labels and the fakes of that
+    step are made with the same labels; ``sample(n, label=k)`` draws from mode k.
     compile: run each step as a replay of its recording (tg.compile, tinygan/fast/compiler.py; CPU only): the
     same numbers, bit for bit, without the Python of tensors and graph nodes. It needs optimizers whose updates
     read no changing Python numbers (Adam with capturable=True; SGD, RMSprop) and is refused with a clear error
@@ -103,17 +112,26 @@ class Trainer:
     def __init__(self, G, D, opt_G, opt_D, data, latent, *, loss="nonsaturating", penalty=None, penalty_weight=10.0,
                  penalty_every=1, k=1, batch_size=256, clip_value=None, ema=None, lr_schedule=None, seed=0,
                  eval_every=500, eval_samples=2500, log_every=100, checkpoint_path=None, checkpoint_every=None,
-                 config=None, compile=False):
+                 config=None, compile=False, bandwidths=DEFAULT_BANDWIDTHS, conditional=False):
         check_training_options("Trainer", loss=loss, penalty=penalty, penalty_weight=penalty_weight,
                                penalty_every=penalty_every, k=k, batch_size=batch_size, clip_value=clip_value,
                                ema=ema, seed=seed, eval_every=eval_every, eval_samples=eval_samples,
-                               log_every=log_every)
+                               log_every=log_every, bandwidths=bandwidths)
+        if conditional and not isinstance(data, distributions.GaussianMixture):
+            raise ValueError(f"Trainer: conditional=True needs data with modes, a tg.distributions.GaussianMixture "
+                             f"(its components are the labels), got {type(data).__name__}; pass conditional=False")
         self.G, self.D, self.opt_G, self.opt_D = G, D, opt_G, opt_D
         self.data, self.latent = data, latent
         self.loss, self.penalty, self.penalty_weight = loss, penalty, float(penalty_weight)
         self.penalty_every = penalty_every
-        # the same numbers as losses.LOSSES[loss], on fused graph nodes where tinygan/fast has them
-        self.d_loss_fn, self.g_loss_fn = fast.FUSED_LOSSES.get(loss, losses.LOSSES[loss])
+        self.kernel = kernels.gaussian(list(bandwidths))
+        self.conditional = bool(conditional)
+        self.n_labels = data.n_modes if conditional else 0
+        if loss in losses.IPM_LOSSES:
+            self.d_loss_fn, self.g_loss_fn = losses.ipm_losses(loss, self.kernel)
+        else:   # the same numbers as losses.LOSSES[loss], on fused graph nodes where tinygan/fast has them
+            self.d_loss_fn, self.g_loss_fn = fast.FUSED_LOSSES.get(loss, losses.LOSSES[loss])
+        self.trains_discriminator = loss not in losses.DISCRIMINATOR_FREE_LOSSES
         self.k, self.batch_size, self.clip_value, self.ema = k, batch_size, clip_value, ema
         self.lr_schedule, self.seed = lr_schedule, seed
         self.eval_every, self.eval_samples, self.log_every = eval_every, eval_samples, log_every
@@ -156,10 +174,12 @@ class Trainer:
         else:
             latent = distributions.UniformPrior(config.latent_dim)
         init = backend.Generator(backend.derive_seed(config.seed, INIT_KEY), "cpu")   # weights drawn on the host
-        G = fast.FusedMLP(config.latent_dim, list(config.g_hidden), data.dim, activation=config.g_activation,
+        labels = data.n_modes if config.conditional else 0     # one-hot labels join both networks' inputs
+        outputs = MMD_GAN_FEATURES if config.loss == "mmd-gan" else 1
+        G = fast.FusedMLP(config.latent_dim + labels, list(config.g_hidden), data.dim, activation=config.g_activation,
                           generator=init, dtype=dtype).to(device)
-        D = fast.FusedMLP(data.dim, list(config.d_hidden), 1, activation=config.d_activation, generator=init,
-                          dtype=dtype).to(device)
+        D = fast.FusedMLP(data.dim + labels, list(config.d_hidden), outputs, activation=config.d_activation,
+                          generator=init, dtype=dtype).to(device)
         opt_G = _make_optimizer(config.optimizer, G.parameters(), config.lr_g, config.betas, compile)
         opt_D = _make_optimizer(config.optimizer, D.parameters(), config.lr_d, config.betas, compile)
         schedule = None
@@ -171,7 +191,7 @@ class Trainer:
                    clip_value=config.clip_value, ema=config.ema, lr_schedule=schedule, seed=config.seed,
                    eval_every=config.eval_every, eval_samples=config.eval_samples, log_every=config.log_every,
                    checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every, config=config,
-                   compile=compile)
+                   compile=compile, bandwidths=config.bandwidths, conditional=config.conditional)
 
     @classmethod
     def from_checkpoint(cls, path, device=None, checkpoint_every=None, steps=None):
@@ -248,48 +268,85 @@ class Trainer:
             self._recorded_factor = factor
 
         batches, penalized = [], []
-        for d_step in range((step - 1) * self.k + 1, step * self.k + 1):
-            real = _draw(self.data, self.batch_size, generator, self.dtype)
+        d_steps = range((step - 1) * self.k + 1, step * self.k + 1) if self.trains_discriminator else ()
+        for d_step in d_steps:
+            real, labels = self._draw_data(self.batch_size, generator)
             z = _draw(self.latent, self.batch_size, generator, self.dtype)
             penalized.append(self.penalty is not None and d_step % self.penalty_every == 0)
             t = losses.interpolation_weights(real, generator) if penalized[-1] and self.penalty == "gp" else None
-            batches.append((real, z, t))
+            batches.append((real, labels, z, t))
         z = _draw(self.latent, self.batch_size, generator, self.dtype)
+        if self.trains_discriminator:   # G's step reuses the last real batch (and its labels)
+            real, labels = batches[-1][:2]
+        else:
+            real, labels = self._draw_data(self.batch_size, generator)
         ema_decay = None if self.G_ema is None else self._ema_decay(step)
         if ema_decay is not None and self.compile:   # a tensor, so that a replay reads this step's value
             ema_decay = tensor(ema_decay, dtype=backend.float64, device=self.device)
-        row = self._step_function(batches, z, ema_decay, tuple(penalized))
+        row = self._step_function(batches, (real, labels, z), ema_decay, tuple(penalized))
         self._pending.append((step, row, self.opt_D.param_groups[0]["lr"], self.opt_G.param_groups[0]["lr"]))
         self.step = step
 
-    def _step(self, batches, z, ema_decay, penalized):
-        """The arithmetic of one training step on given random numbers: [(real, z, t)] for the discriminator
-        updates (t: WGAN-GP's interpolation weights, or None), z for the generator's, the EMA's decay (a float64
-        0-d tensor, or None), and which discriminator updates add the penalty. Returns the step's row of numbers
-        (see _DEVICE_COLUMNS), on the device."""
+    def _step(self, batches, generator_batch, ema_decay, penalized):
+        """The arithmetic of one training step on given random numbers: [(real, labels, z, t)] for the
+        discriminator updates (labels: a conditional run's one-hot labels of that real batch, given to G and D
+        with it, else None; t: WGAN-GP's interpolation weights, or None), (real, labels, z) for the generator's,
+        the EMA's decay (a float64 0-d tensor, or None), and which discriminator updates add the penalty. Returns
+        the step's row of numbers (see _DEVICE_COLUMNS; only loss_g and grad_norm_g without a discriminator), on
+        the device."""
         d_losses, penalties = [], []
-        for (real, z_d, t), with_penalty in zip(batches, penalized):
+        for (real, labels, z_d, t), with_penalty in zip(batches, penalized):
+            G, D = self.players(labels)
             penalty = self._penalty(t) if with_penalty else None
             loss_d, penalty_d, real_out, fake_out = algorithm1.discriminator_step(
-                self.G, self.D, self.opt_D, self.d_loss_fn, real, z_d, penalty, self.clip_value)
+                G, D, self.opt_D, self.d_loss_fn, real, z_d, penalty, self.clip_value)
             d_losses.append(loss_d.detach())
             penalties.append(penalty_d.detach() if penalty_d is not None else zeros_like(loss_d))
-        grad_norm_d = _gradient_norm(self.D.parameters())   # of the last discriminator update
 
-        real_logits = None
-        if self.loss in losses.RELATIVISTIC_LOSSES:   # they compare with the real logits (no graph: no G in it)
-            with no_grad():
-                real_logits = self.D(real)
-        loss_g = algorithm1.generator_step(self.G, self.D, self.opt_G, self.g_loss_fn, z, real_logits)
+        real, labels, z = generator_batch
+        G, D = self.players(labels)
+        if not self.trains_discriminator:   # GMMN, energy: G matches the data itself (labels joined to samples)
+            loss_g = algorithm1.moment_matching_step(G, self.opt_G, self._sample_loss(labels), z, real)
+        else:
+            real_logits = None
+            if self.loss in losses.RELATIVISTIC_LOSSES + ("mmd-gan",):   # they compare with D's output on real
+                with no_grad():                                             # data (no graph: no G in it)
+                    real_logits = D(real)
+            loss_g = algorithm1.generator_step(G, D, self.opt_G, self.g_loss_fn, z, real_logits)
         grad_norm_g = _gradient_norm(self.G.parameters())
         if self.G_ema is not None:
             algorithm1.update_average(self.G_ema, self.G, ema_decay)
 
+        if not self.trains_discriminator:
+            return ops.stack([loss_g.detach(), grad_norm_g])
+        grad_norm_d = _gradient_norm(self.D.parameters())   # of the last discriminator update
         with no_grad():
             if losses.d_output_kind(self.loss) == "probability":
                 real_out, fake_out = ops.sigmoid(real_out), ops.sigmoid(fake_out)
             return ops.stack([ops.stack(d_losses).mean(), loss_g.detach(), ops.stack(penalties).mean(),
                               real_out.mean(), fake_out.mean(), grad_norm_d, grad_norm_g])
+
+    def players(self, labels, G=None):
+        """G and D as this step plays them: themselves, or for a conditional run G(z, y) and D(x, y) with the
+        one-hot ``labels`` (batch, n_modes) given (GivenLabels). G: another generator (e.g. G_ema) in G's place."""
+        G = self.G if G is None else G
+        if labels is None:
+            return G, self.D
+        return GivenLabels(G, labels), GivenLabels(self.D, labels)
+
+    def _sample_loss(self, labels):
+        """The generator loss of GMMN / energy on samples; in a conditional run, on (sample, one-hot label) pairs,
+        so that the kernel compares the joint distributions of samples and labels."""
+        if labels is None:
+            return self.g_loss_fn
+        return lambda fake, real: self.g_loss_fn(_joined(fake, labels), _joined(real, labels))
+
+    def _draw_data(self, n, generator):
+        """A real batch and, for a conditional run, its one-hot labels (else None)."""
+        if not self.conditional:
+            return _draw(self.data, n, generator, self.dtype), None
+        real, components = self.data.sample_with_components(n, generator, dtype=self.dtype)
+        return real, distributions.one_hot(components, self.n_labels, self.dtype)
 
     def _penalty(self, t):
         """The penalty of a D step, as a function penalty(D, real, fake). With penalty_every = N > 1 it is applied
@@ -301,6 +358,8 @@ class Trainer:
             return lambda D, real, fake: losses.r1_penalty(D, real, gamma=weight)
         if self.penalty == "r2":
             return lambda D, real, fake: losses.r2_penalty(D, fake, gamma=weight)
+        if self.loss == "mmd-gan":   # the critic is the witness of the features' MMD
+            return lambda D, real, fake: losses.witness_penalty(D, real, fake, self.kernel, weight=weight, t=t)
         return lambda D, real, fake: losses.gradient_penalty(D, real, fake, weight=weight, t=t)
 
     def _ema_decay(self, step):
@@ -318,8 +377,9 @@ class Trainer:
             return
         values = ops.stack([row for _, row, _, _ in self._pending]).numpy().tolist()   # the one synchronisation
         first_bad = None
+        columns = _DEVICE_COLUMNS if self.trains_discriminator else _GENERATOR_COLUMNS   # the rest stay NaN
         for (step, _, lr_d, lr_g), numbers in zip(self._pending, values):
-            self.history.append({"step": step, **dict(zip(_DEVICE_COLUMNS, numbers)), "lr_d": lr_d, "lr_g": lr_g})
+            self.history.append({"step": step, **dict(zip(columns, numbers)), "lr_d": lr_d, "lr_g": lr_g})
             if first_bad is None and not all(math.isfinite(v) for v in numbers):
                 first_bad = step
         self._pending = []
@@ -360,16 +420,30 @@ class Trainer:
 
     # -- sampling and metrics ---------------------------------------------------------------------------------
 
-    def sample(self, n, seed=None):
+    def sample(self, n, seed=None, label=None):
         """n samples (n, dim) from the sampling generator (G_ema if present), without a graph. seed: None uses
-        the run's evaluation stream for the current step (so the same trainer state gives the same samples)."""
+        the run's evaluation stream for the current step (so the same trainer state gives the same samples).
+        label: a conditional run's mode k in [0, n_modes) to draw from (None: labels drawn with the mixture's
+        weights); an unconditional run takes none."""
         check_int("Trainer.sample", "n", n, minimum=0)
+        if label is not None and not self.conditional:
+            raise ValueError(f"Trainer.sample: label={label!r} given to an unconditional run; labels need a run "
+                             f"trained with conditional=True (tinygan train --conditional)")
+        if label is not None:
+            check_int("Trainer.sample", "label (a mode of the data)", label, minimum=0, maximum=self.n_labels - 1)
         if seed is None:
             seed = backend.derive_seed(self.seed, EVAL_KEY, self.step)
         generator = backend.Generator(seed, self.device)
         latent = _draw(self.latent, n, generator, self.dtype)
+        G = self.sampling_generator
+        if self.conditional:
+            if label is None:
+                components = self.data.sample_components(n, generator)
+            else:
+                components = tensor([label] * n, dtype=backend.int64, device=self.device)
+            G, _ = self.players(distributions.one_hot(components, self.n_labels, self.dtype), G=G)
         with no_grad():
-            return self.sampling_generator(latent)
+            return G(latent)
 
     def evaluate(self):
         """The metric columns at the current step: {name: value} (see History)."""
@@ -494,6 +568,30 @@ class LearningRateDrop:
 _DEVICE_COLUMNS = ("loss_d", "loss_g", "penalty", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 """The history columns a training step computes on the device, in the order of the row tensor it leaves there
 (step and learning rates are Python numbers already)."""
+
+_GENERATOR_COLUMNS = ("loss_g", "grad_norm_g")
+"""The columns of a step without a discriminator (gmmn, energy); the discriminator's stay NaN (not a number: there
+is none)."""
+
+
+class GivenLabels(Module):
+    """A network of a conditional GAN with one batch of labels given: forward(x) = net(concatenate([x, y], axis=1)),
+    y the one-hot labels (batch, n_labels). G(z, y) and D(x, y) of Mirza and Osindero (2014) this way are modules of
+    one input, so Algorithm 1 and the penalties (which differentiate D with respect to x alone) use them as they
+    are. Its parameters are net's; the labels are not a parameter."""
+
+    def __init__(self, net, labels):
+        super().__init__()
+        self.net = net
+        self.labels = labels
+
+    def forward(self, x):
+        return self.net(_joined(x, self.labels))
+
+
+def _joined(x, labels):
+    """(x, one-hot labels) side by side: (batch, dim + n_labels)."""
+    return ops.concatenate([x, labels], axis=1)
 
 
 def _draw(source, n, generator, dtype):

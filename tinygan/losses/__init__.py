@@ -42,6 +42,8 @@ al. 2016 (f-GAN), Gretton et al. 2012, Li et al. 2015, Dziugaite et al. 2015, Li
 and Bellemare et al. 2017 (MMD, GMMN, MMD GAN, energy distance).
 """
 
+import functools
+
 from ..nn.utils import clip_weights_
 from .fgan import F_DIVERGENCES, FDivergence, fgan_discriminator_loss, fgan_generator_loss, fgan_losses
 from .gan import (bce_discriminator_loss, hinge_discriminator_loss, hinge_generator_loss, minimax_generator_loss,
@@ -66,6 +68,7 @@ __all__ = [
     "energy_generator_loss",
     "discriminator_loss", "generator_loss", "loss_pair", "LOSSES", "DISCRIMINATOR_LOSSES", "GENERATOR_LOSSES",
     "LOGIT_LOSSES", "RELATIVISTIC_LOSSES", "d_output_kind",
+    "IPM_LOSSES", "DISCRIMINATOR_FREE_LOSSES", "TRAINING_LOSSES", "ipm_losses", "check_training_loss",
 ]
 
 
@@ -128,9 +131,49 @@ optimal logit of fgan-js and fgan-gan is log(p_data / p_g), so sigmoid of it is 
 RELATIVISTIC_LOSSES = ("rsgan", "ragan")
 """Losses whose generator loss also compares with the discriminator's output on real samples."""
 
+IPM_LOSSES = ("gmmn", "mmd-gan", "energy")
+"""The integral-probability-metric objectives a Trainer (and `tinygan train --loss`) takes beside LOSSES. They
+compare samples, not logits, so they are not in LOSSES; ``ipm_losses(name, kernel)`` gives their pair.
+
+- "gmmn": G minimises MMD(G(z), x) under a fixed kernel (gmmn_generator_loss); no discriminator.
+- "mmd-gan": the discriminator is a critic h with several outputs, features; it maximises the unbiased MMD^2
+  between h(x) and h(G(z)) (mmd_critic_loss), G minimises it (mmd_generator_loss); its "gp" penalty is the
+  gradient penalty on the witness (witness_penalty, Binkowski et al. 2018).
+- "energy": G minimises the energy distance to the data (energy_generator_loss); no discriminator."""
+
+DISCRIMINATOR_FREE_LOSSES = ("gmmn", "energy")
+"""Losses that train G alone: the Trainer makes no discriminator step for them (its D is left untouched)."""
+
+TRAINING_LOSSES = tuple(LOSSES) + IPM_LOSSES
+"""Every name a Trainer's loss= takes."""
+
+
+def check_training_loss(owner, loss):
+    """Raise ValueError, naming ``owner``, when ``loss`` is not a name of TRAINING_LOSSES."""
+    if loss not in IPM_LOSSES:
+        loss_pair(owner, loss, "loss")
+
+
+def ipm_losses(name, kernel):
+    """The pair (d_loss(real_features, fake_features) or None, g_loss(fake, real)) of the IPM objective ``name``
+    (one of IPM_LOSSES) under ``kernel`` (a tg.kernels callable; "energy" always uses the distance kernel).
+    d_loss is None for the objectives without a discriminator. For "mmd-gan" g_loss takes the critic's features
+    h(G(z)) and h(x); for "gmmn" and "energy" the samples G(z) and x themselves."""
+    if name == "gmmn":
+        return None, functools.partial(gmmn_generator_loss, kernel=kernel)
+    if name == "energy":
+        return None, energy_generator_loss
+    if name == "mmd-gan":
+        return (functools.partial(mmd_critic_loss, kernel=kernel),
+                functools.partial(mmd_generator_loss, kernel=kernel))
+    raise ValueError(f"ipm_losses: unknown objective {name!r}; choose one of {', '.join(map(repr, IPM_LOSSES))}")
+
 
 def d_output_kind(loss):
     """What the discriminator of ``loss`` outputs, as histories and pictures report it: "probability" (sigmoid of
-    a logit) for the logit losses, "critic" (the raw value) for hinge, Wasserstein, least squares and the other
-    f-GAN losses."""
+    a logit) for the logit losses, "witness" for the IPM objectives (pictures show the MMD witness function; their
+    histories have no discriminator numbers, or for mmd-gan the mean of the critic's features), "critic" (the raw
+    value) for hinge, Wasserstein, least squares and the other f-GAN losses."""
+    if loss in IPM_LOSSES:
+        return "witness"
     return "probability" if loss in LOGIT_LOSSES else "critic"

@@ -168,7 +168,7 @@ def mmd_critic_loss(real_features, fake_features, kernel):
     return -mmd2(real_features, fake_features, kernel, unbiased=True)
 
 
-def witness_penalty(critic, real, fake, kernel, *, weight=10.0, generator=None):
+def witness_penalty(critic, real, fake, kernel, *, weight=10.0, generator=None, t=None):
     """The MMD GAN's gradient penalty (Binkowski et al. 2018): WGAN-GP's penalty on the witness function
 
         f(x) = 1/n sum_i k(h(x), h(real_i)) - 1/m sum_j k(h(x), h(fake_j))        (h = critic, the features)
@@ -176,11 +176,13 @@ def witness_penalty(critic, real, fake, kernel, *, weight=10.0, generator=None):
 
     critic: a callable from points (batch, d) to features (batch, f); real and fake: (batch, d) of one shape
     (pass fake detached for the critic's step). This is ``gradient_penalty`` applied to x -> f(x), so the norm
-    has its eps and t is drawn from ``generator`` in the same way. Returns a 0-d tensor differentiable with respect
+    has its eps and t is drawn from ``generator`` in the same way, or given (``t``, shape (batch, 1), as a compiled
+    training step passes it). Returns a 0-d tensor differentiable with respect
     to the critic's parameters (backward through it is a double backward).
     """
     witness = mmd_witness(critic(real), critic(fake), kernel)
-    return gradient_penalty(lambda points: witness(critic(points)), real, fake, weight=weight, generator=generator)
+    return gradient_penalty(lambda points: witness(critic(points)), real, fake, weight=weight, generator=generator,
+                            t=t)
 
 
 def energy_generator_loss(fake, real):

@@ -100,7 +100,9 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, values, shape, key):
         ctx.key = key
-        out = xp_of(values).zeros(shape, dtype=values.dtype)
+        # zeros_like (not zeros): made from values, the new array is part of a tg.compile recording, and so is the
+        # assignment below; xp.zeros would be a constant the recording cannot see written
+        out = xp_of(values).zeros_like(values, shape=shape)
         if backend.has_advanced_index(key):
             backend.scatter_add(out, key, values)
         else:
