@@ -140,7 +140,7 @@ class TinyganStep:
     def step(self):
         real, z_d, z_g = self.batches[self.index % POOL]
         penalized = (self.problem.penalized(self.index),)
-        self.last = self.trainer._step_function([(real, z_d, None)], z_g, self.decay, penalized)
+        self.last = self.trainer._step_function([(real, None, z_d, None)], (real, None, z_g), self.decay, penalized)
         self.index += 1
 
     def row(self):

@@ -565,3 +565,25 @@ def test_deep_copies_of_a_compiled_trainers_models_are_independent():
         step(x, y)
     assert all((p.numpy() == b).all() for p, b in zip(clone.parameters(), before))
     assert all(type(p.array) is np.ndarray for p in side.model.parameters())
+
+
+def test_a_tensor_given_twice_is_one_input_and_the_caller_keeps_its_own_array():
+    """step(x, x) and step(x, y) are recorded apart (which arguments are the same tensor is part of the key); the
+    caller's tensors keep their own arrays and values (a tensor given twice once came back holding the compiled
+    step's private input buffer, which the next replays overwrote)."""
+    def step(a, b):
+        return (a * 2.0 + b).sum(), (a - b).sum()
+
+    compiled = tg.compile(step)
+    pool = [tg.tensor(np.arange(6.0).reshape(2, 3) + k, dtype=tg.float32) for k in range(4)]
+    arrays = [t.array for t in pool]
+    copies = [t.numpy().copy() for t in pool]
+    for call in range(12):
+        a = pool[call % 4]
+        b = a if call % 3 else pool[(call + 1) % 4]
+        got = [r.item() for r in compiled(a, b)]
+        assert got == [r.item() for r in step(a, b)], call
+    assert compiled.calls_replayed > 0
+    for tensor, array, values in zip(pool, arrays, copies):
+        assert tensor.array is array
+        np.testing.assert_array_equal(tensor.numpy(), values)

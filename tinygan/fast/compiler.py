@@ -171,9 +171,15 @@ class _Capture:
 # ---------------------------------------------------------------------------------------------------------------
 
 def _key(args, kwargs):
-    """Tensors by shape, dtype and device; anything else by value (it chooses the recording)."""
+    """Tensors by shape, dtype and device, and which arguments are the same tensor; anything else by value (it
+    chooses the recording)."""
+    seen = {}    # id(tensor) -> its number among the distinct tensors
+
     def part(value):
         if isinstance(value, TensorBase):   # the array's type stands for its device (numpy or cupy)
+            if id(value) in seen:
+                return ("the same tensor as", seen[id(value)])
+            seen[id(value)] = len(seen)
             return ("tensor", value.array.shape, value.array.dtype, type(value.array))
         if isinstance(value, (list, tuple)):
             return (type(value).__name__,) + tuple(part(item) for item in value)
@@ -187,11 +193,14 @@ def _key(args, kwargs):
 
 
 def _input_tensors(args, kwargs):
-    found = []
+    """The distinct tensors among the arguments, in order (a tensor given twice is one input: one private copy)."""
+    found, seen = [], set()
 
     def visit(value):
         if isinstance(value, TensorBase):
-            found.append(value)
+            if id(value) not in seen:
+                seen.add(id(value))
+                found.append(value)
         elif isinstance(value, (list, tuple)):
             for item in value:
                 visit(item)
