@@ -37,8 +37,13 @@ every call. What the recording cannot follow, and how each is caught:
 A refusal is an error raised by the call that found it, after that call ran the step eagerly (its updates are
 made); later calls are never replayed: they run eagerly, recording again (slowly), and raise again where the
 recordings still differ. Non-tensor arguments (numbers, strings, flags) choose the recording: each
-new value is compiled on its own, like a new shape. After changing anything the step reads from Python (a
-learning rate set by hand), call ``reset()``.
+new value is compiled on its own, like a new shape, and so is each pattern of the same tensor given in two places
+(step(x, x) and step(x, y) are recorded apart; a tensor given twice is one input). After changing anything the
+step reads from Python (a learning rate set by hand), call ``reset()``.
+
+The arrays a step makes and nothing keeps after it (its intermediate results) share buffers in the replay, as a
+compiler's memory plan does (backend/recording.py's ``share_buffers``); ``compile(fn, share_buffers=False)``
+keeps each one, to look at after a replay.
 
 After a replay, tensors that the step updates in place (parameters, optimizer state, gradients) hold the new
 values, as after an eager call; the returned tensors are fresh copies. Version counters do not move during a
