@@ -226,6 +226,17 @@ def origin():
 # instructions
 # ---------------------------------------------------------------------------------------------------------------
 
+def call_name(call):
+    """A recorded call's NumPy name: 'matmul' for numpy.matmul, 'add.reduce' for numpy.add.reduce, 'astype' for
+    ndarray.astype."""
+    if isinstance(call, numpy.ufunc):
+        return call.__name__
+    owner = getattr(call, "__self__", None)
+    if isinstance(owner, numpy.ufunc):
+        return owner.__name__ if call.__name__ == "__call__" else f"{owner.__name__}.{call.__name__}"
+    return getattr(call, "__name__", type(call).__name__)
+
+
 class Instruction:
     """One recorded operation.
 
@@ -250,13 +261,8 @@ class Instruction:
         self.origin = origin()
 
     def name(self):
-        call = self.call
-        if isinstance(call, numpy.ufunc):
-            return call.__name__
-        owner = getattr(call, "__self__", None)
-        if isinstance(owner, numpy.ufunc):
-            return f"{owner.__name__}.{call.__name__}"
-        return getattr(call, "__name__", repr(call))
+        """The call's NumPy name, for messages and the program's source (see ``call_name``)."""
+        return call_name(self.call)
 
     def run(self):
         if self.kind == "ufunc":
@@ -467,7 +473,7 @@ def share_buffers(instructions, temporaries):
     buffers, with their shapes, strides and offsets."""
     last_use = {}
     for index, instruction in enumerate(instructions):
-        for array in _arrays_in((instruction.args, instruction.kwargs, tuple(instruction.outputs))):
+        for array in arrays_in((instruction.args, instruction.kwargs, tuple(instruction.outputs))):
             key = id(memory_owner(array))
             if key in temporaries:
                 last_use[key] = index
@@ -513,30 +519,20 @@ def share_buffers(instructions, temporaries):
     return planned
 
 
-def _arrays_in(value):
+def arrays_in(value):
+    """The ndarrays in ``value``, lists, tuples and dicts looked into."""
     if isinstance(value, numpy.ndarray):
         yield value
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _arrays_in(item)
+            yield from arrays_in(item)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _arrays_in(item)
+            yield from arrays_in(item)
 
 
 _DEFAULT_KEYWORDS = {"dtype": None, "keepdims": False, "where": True}
 """Keywords that NumPy's own wrappers pass on with their default values: left out of a program's source."""
-
-
-def _call_name(call):
-    """A recorded call's NumPy name: 'matmul' for numpy.matmul, 'add_reduce' for numpy.add.reduce, 'astype' for
-    ndarray.astype."""
-    if isinstance(call, numpy.ufunc):
-        return call.__name__
-    owner = getattr(call, "__self__", None)
-    if isinstance(owner, numpy.ufunc):
-        return owner.__name__ if call.__name__ == "__call__" else f"{owner.__name__}_{call.__name__}"
-    return getattr(call, "__name__", type(call).__name__)
 
 
 class Program:
@@ -585,7 +581,7 @@ class Program:
             else:
                 key = id(call)
             if key not in names:
-                base = "".join(c if c.isalnum() else "_" for c in _call_name(call))
+                base = "".join(c if c.isalnum() else "_" for c in call_name(call))   # add.reduce: add_reduce
                 name, number = base, 1
                 while name in namespace or name.startswith(("a", "v", "x")) and name[1:].isdigit():
                     number += 1

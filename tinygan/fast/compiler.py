@@ -56,9 +56,8 @@ import weakref
 
 from .. import backend
 from ..autograd import TensorBase
-from ..backend.recording import (RESULT, Program, Recorder, RecordingArray, RecordingError, copy_into, memory_owner,
-                                 plain, share_buffers,
-                                 same_bytes)
+from ..backend.recording import (RESULT, Program, Recorder, RecordingArray, RecordingError, arrays_in, copy_into,
+                                 memory_owner, plain, same_bytes, share_buffers)
 from ..tensor import Tensor
 
 WARM_UP_CALLS = 1      # eager calls before the first recording
@@ -294,19 +293,7 @@ def _memory_used(instructions):
 
 def _memory_used_in(value):
     """The ids of the memory owners of the arrays in ``value`` (lists, tuples and dicts looked into)."""
-    used = set()
-
-    def visit(value):
-        if isinstance(value, backend.HOST_ARRAY):
-            used.add(id(memory_owner(value)))
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                visit(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                visit(item)
-    visit(value)
-    return used
+    return {id(memory_owner(array)) for array in arrays_in(value)}
 
 
 # ---------------------------------------------------------------------------------------------------------------
