@@ -59,9 +59,9 @@ def gradient_penalty(critic, real, fake, *, weight=10.0, generator=None, eps=1e-
                          f"{tuple(real.shape)} and fake {tuple(fake.shape)}")
     if t is None:
         t = interpolation_weights(real, generator)
-    elif t.shape != (real.shape[0],) + (1,) * (real.ndim - 1):
-        raise ValueError(f"{name}: t must have shape {(real.shape[0],) + (1,) * (real.ndim - 1)} (one weight per "
-                         f"sample), got {tuple(t.shape)}")
+    elif t.shape != _weight_shape(real):
+        raise ValueError(f"{name}: t must have shape {_weight_shape(real)} (one weight per sample), got "
+                         f"{tuple(t.shape)}")
     x_hat = t * real + (1.0 - t) * fake
     gradient = _input_gradient(name, critic, x_hat)
     norm = ops.sqrt(_per_sample_squared_norm(gradient) + eps)
@@ -94,5 +94,9 @@ def r2_penalty(discriminator, fake, *, gamma=10.0):
 
 def interpolation_weights(real, generator=None):
     """WGAN-GP's t ~ U(0, 1), one per sample, of shape (batch, 1, ...) to broadcast over a sample's other axes."""
-    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-    return rand(*shape, dtype=real.dtype, device=real.device, generator=generator)
+    return rand(*_weight_shape(real), dtype=real.dtype, device=real.device, generator=generator)
+
+
+def _weight_shape(real):
+    """(batch, 1, ...): one interpolation weight per sample, broadcast over its other axes."""
+    return (real.shape[0],) + (1,) * (real.ndim - 1)
