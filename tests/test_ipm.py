@@ -145,6 +145,21 @@ def test_median_heuristic_is_the_median_pairwise_distance():
         kernels.median_heuristic(t64(np.zeros((3, 2))), t64(np.zeros((3, 2))))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sizes", [(20, 15), (4, 3), (30, 30)])   # 595, 21 (odd) and 1770 pairs
+def test_median_heuristic_equals_numpy_median_of_the_distances_to_the_bit(dtype, sizes):
+    """The median is taken of the squared distances and only the middle ones are square-rooted: the same number as
+    numpy.median of kernels.distances over the pairs i < j, in either dtype, coincident points included."""
+    rng = np.random.default_rng(sum(sizes))
+    x, y = rng.normal(size=(sizes[0], 2)), 2.0 * rng.normal(size=(sizes[1], 2))
+    y[:3] = x[:3]                                        # pairs that distances() counts as one point (distance 0)
+    x, y = tg.tensor(x.astype(dtype)), tg.tensor(y.astype(dtype))
+    pooled = tg.cat([x, y])
+    upper = kernels.distances(pooled, pooled).numpy()[np.triu_indices(pooled.shape[0], k=1)]
+    assert upper.dtype == dtype and (upper == 0).sum() >= 3
+    assert kernels.median_heuristic(x, y) == float(np.median(upper))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # MMD^2: the estimates, the witness, the closed form
 # ---------------------------------------------------------------------------------------------------------------

@@ -123,8 +123,9 @@ def _squared_distances(x, y):
     x, y = x - centre, y - centre
     x_norms = (x * x).sum(axis=1, keepdims=True)                # (n, 1)
     y_norms = (y * y).sum(axis=1, keepdims=True).T              # (1, m)
-    squared = ops.clamp(x_norms + y_norms - 2.0 * (x @ y.T), min=0.0)
-    return squared, (x_norms + y_norms).detach()
+    norms = x_norms + y_norms                                   # (n, m)
+    squared = ops.clamp(norms - 2.0 * (x @ y.T), min=0.0)
+    return squared, norms.detach()
 
 
 def sqrt_or_zero(values, zero):
@@ -273,16 +274,32 @@ def median_heuristic(x, y, max_points=2000):
         total = pooled.shape[0]
         if total > max_points:
             pooled = pooled[(xp.arange(int(max_points)) * total) // int(max_points)]
-        count = pooled.shape[0]
+        count, dim = pooled.shape
         columns = xp.arange(count)
         rows_per_block = max(1, 2 ** 20 // count)
-        upper = []                                              # distances of the pairs i < j, block by block
+        upper = []                                      # squared distances of the pairs i < j, block by block
         for start in range(0, count, rows_per_block):
-            block = distances(pooled[start:start + rows_per_block], pooled).array
-            rows = start + xp.arange(block.shape[0])
-            upper.append(block[columns[None, :] > rows[:, None]])
-    bandwidth = float(xp.median(xp.concatenate(upper)).item())
+            squared, scale = _squared_distances(pooled[start:start + rows_per_block], pooled)
+            squared = squared.array
+            # the pairs that ``distances`` counts as one point (distance 0), as there
+            squared[squared <= 8.0 * math.sqrt(dim) * _eps(pooled) * scale.array] = 0.0
+            rows = start + xp.arange(squared.shape[0])
+            upper.append(squared[columns[None, :] > rows[:, None]])
+    bandwidth = _median_of_square_roots(xp.concatenate(upper))
     if not bandwidth > 0:
         raise ValueError(f"{name}: the median pairwise distance of the {count} pooled points is 0; pass a positive "
                          f"bandwidth explicitly")
     return bandwidth
+
+
+def _median_of_square_roots(squared):
+    """median(sqrt(squared)) for a 1-D array of squared distances, as a Python float.
+
+    The square root is increasing, so the middle values of sqrt(squared) are the square roots of the middle values
+    of squared: a partial sort finds the one or two middle values, and only they are square-rooted and averaged,
+    in the array's dtype, as numpy.median would average them."""
+    xp = backend.array_namespace(squared)
+    half = squared.size // 2
+    first = half if squared.size % 2 else half - 1      # the middle values sit at first ... half once partitioned
+    middle = xp.partition(squared, (first, half))[first:half + 1]
+    return float(xp.sqrt(middle).mean().item())
