@@ -490,3 +490,15 @@ def test_derive_seed_separates_keys_and_refuses_negatives():
     assert tg.backend.derive_seed(0, 1, 2) != tg.backend.derive_seed(0, 2, 1)
     with pytest.raises(ValueError, match="non-negative"):
         tg.backend.derive_seed(0, -1)
+
+
+def test_the_mmd2_column_is_the_unbiased_mmd2_of_1000_points_with_a_bandwidth_from_1000_pooled_points():
+    trainer = train.Trainer.from_config(train.preset("ring", steps=3, eval_every=3, eval_samples=1500,
+                                                     g_hidden=(16,), d_hidden=(16,)))
+    trainer.train()
+    fake = trainer.sample(1500)[:1000]
+    generator = tg.backend.Generator(tg.backend.derive_seed(trainer.seed, train.EVAL_KEY, trainer.step, 1))
+    real = trainer.data.sample(1500, generator=generator)[:1000]
+    bandwidth = tg.metrics.median_heuristic(fake, real, max_points=1000)
+    assert bandwidth != tg.metrics.median_heuristic(fake, real)       # 1,000 of the 2,000 pooled points
+    assert trainer.history.last("mmd2") == tg.metrics.mmd2_unbiased(fake, real, bandwidth=bandwidth)
