@@ -22,7 +22,7 @@ timed over whole cycles of 4 steps, so its figure is the average step.
 
 Implementations, all from the same initial weights (the trainer's) on the same batches (a pool drawn once):
     tinygan     the Trainer's step as the trainer runs it on the CPU: recorded once and replayed (tg.compile,
-                tinygan/fast/compiler.py), fused nodes, Adam(capturable=True)
+                tinygan/fast/compiler.py), fused nodes, Adam(fused=True, capturable=True)
     tg-eager    the same step run eagerly (Trainer(compile=False): fused nodes, Adam(fused=True)): what the
                 trainer ran before the recording existed, and what it runs on the GPU
     torch       the same step in PyTorch eager, as a PyTorch user would write it (torch.autograd.grad with

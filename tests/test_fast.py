@@ -159,10 +159,12 @@ ADAM_SETTINGS = [dict(lr=0.1, betas=(0.5, 0.999)), dict(lr=0.01, amsgrad=True),
                  dict(lr=0.05, weight_decay=0.1, maximize=True), dict(lr=0.02, amsgrad=True, weight_decay=0.01)]
 
 
+@pytest.mark.parametrize("capturable", [False, True], ids=["counts-in-python", "capturable"])
 @pytest.mark.parametrize("settings", ADAM_SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
-def test_fused_adam_gives_the_one_by_one_numbers_bit_for_bit(settings):
+def test_fused_adam_gives_the_one_by_one_numbers_bit_for_bit(settings, capturable):
     fused_params, plain_params = adam_params(), adam_params()
-    fused, plain = optim.Adam(fused_params, **settings, fused=True), optim.Adam(plain_params, **settings)
+    fused = optim.Adam(fused_params, **settings, fused=True, capturable=capturable)
+    plain = optim.Adam(plain_params, **settings, capturable=capturable)
     for step in range(6):
         set_grads(fused_params, step)
         set_grads(plain_params, step)
@@ -226,9 +228,13 @@ def test_fused_adam_continues_exactly_after_load_state_dict_and_deepcopy():
                                 optimizer.state[params[0]]["exp_avg"].numpy())
 
 
-def test_adam_with_parameters_at_different_steps_falls_back_to_one_by_one():
+@pytest.mark.parametrize("capturable", [False, True], ids=["counts-in-python", "capturable"])
+def test_adam_with_parameters_at_different_steps_gives_the_one_by_one_numbers(capturable):
+    """Counts kept in Python: the group falls back to the one-by-one update. Capturable: each parameter's count
+    has its own place in the flat step buffer, and its own bias corrections."""
     params, reference_params = adam_params(), adam_params()
-    optimizer, reference = optim.Adam(params, lr=0.1, fused=True), optim.Adam(reference_params, lr=0.1)
+    optimizer = optim.Adam(params, lr=0.1, fused=True, capturable=capturable)
+    reference = optim.Adam(reference_params, lr=0.1, capturable=capturable)
     for step in range(4):
         for group, opt in ((params, optimizer), (reference_params, reference)):
             set_grads(group, step)
@@ -237,7 +243,11 @@ def test_adam_with_parameters_at_different_steps_falls_back_to_one_by_one():
             opt.step()
         for ours, theirs in zip(params, reference_params):
             np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
-    assert [optimizer.state[p]["step"] for p in params] == [4, 3, 4]
+    assert [float(optimizer.state[p]["step"]) for p in params] == [4, 3, 4]
+    if capturable:   # the last step, at steps (4, 3, 4), was one flat update
+        buffers = next(iter(optimizer.fused.groups.values()))
+        assert buffers.matches(params, [optimizer.state[p] for p in params], False)
+        np.testing.assert_array_equal(buffers.flat["step"].numpy(), [4.0, 3.0, 4.0])
 
 
 # ---------------------------------------------------------------------------------------------------------------

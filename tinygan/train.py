@@ -160,9 +160,9 @@ class Trainer:
         """Build data, latent prior, G, D and their optimizers from a TrainConfig (see ``preset``).
 
         The models are fast.FusedMLP: the same numbers as nn.MLP (tests/test_fast.py) on fewer graph nodes and
-        array calls, which is most of a small GAN's step. compile (default: on the CPU) records the step and
-        replays it (tg.compile), with Adam capturable=True; without it Adam is fused=True. All four give the same
-        numbers, bit for bit.
+        array calls, which is most of a small GAN's step. Adam is fused=True (flat buffers). compile (default: on
+        the CPU) records the step and replays it (tg.compile), with the optimizers capturable=True. All of these
+        give the numbers of the plain modules and optimizers, bit for bit.
         """
         config.validate()
         device, dtype = backend.as_device(config.device), backend.as_dtype(config.dtype)
@@ -627,7 +627,7 @@ def _copied(state):
 
 def _make_optimizer(name, parameters, lr, betas, compile):
     if name == "adam":
-        return optim.Adam(parameters, lr=lr, betas=tuple(betas), fused=not compile, capturable=compile)
+        return optim.Adam(parameters, lr=lr, betas=tuple(betas), fused=True, capturable=compile)
     if name == "rmsprop":
         return optim.RMSprop(parameters, lr=lr, capturable=compile)
     return optim.SGD(parameters, lr=lr)

@@ -1,6 +1,7 @@
 """Adam with the moments of a parameter group in flat buffers: ``tg.optim.Adam(params, fused=True)``.
 
-The same numbers as Adam's plain update (tinygan/optim/adam.py), bit for bit; tests/test_fast.py checks it.
+The same numbers as Adam's plain update (tinygan/optim/adam.py), bit for bit, with or without capturable=True;
+tests/test_fast.py checks it.
 """
 
 from .. import backend
@@ -11,9 +12,10 @@ class FlatBufferAdam:
     """The fused path of one Adam optimizer: each of its parameter groups in flat buffers (_FlatBuffers).
 
     A group is updated in flat buffers when it can be: one device and dtype for every parameter and gradient,
-    gradients of their parameters' shapes, and every parameter at the same step. Otherwise (a parameter skipped a
-    step, say) the group's parameters are updated one by one with Adam's plain rule. The buffers are rebuilt,
-    keeping the values, when the group's parameters with a gradient change or a state tensor was replaced
+    gradients of their parameters' shapes, and (unless the optimizer is capturable, where each parameter's step
+    count has its own place in a buffer) every parameter at the same step. Otherwise (a parameter skipped a step,
+    say) the group's parameters are updated one by one with Adam's plain rule. The buffers are rebuilt, keeping
+    the values, when the group's parameters with a gradient change or a state tensor was replaced
     (load_state_dict).
     """
 
@@ -23,13 +25,14 @@ class FlatBufferAdam:
 
     def update_group(self, group, params):
         states = [self.optimizer.state.setdefault(param, {}) for param in params]
-        if not _FlatBuffers.applies(params, states):
+        capturable = self.optimizer.capturable
+        if not _FlatBuffers.applies(params, states, capturable):
             for param, state in zip(params, states):
                 self.optimizer._update(param, param.grad, state, group)
             return
         buffers = self.groups.get(id(group))
         if buffers is None or not buffers.matches(params, states, group["amsgrad"]):
-            buffers = self.groups[id(group)] = _FlatBuffers(params, states, group["amsgrad"])
+            buffers = self.groups[id(group)] = _FlatBuffers(params, states, group["amsgrad"], capturable)
         buffers.step(params, states, group)
 
     def __getstate__(self):
@@ -41,12 +44,19 @@ class FlatBufferAdam:
 class _FlatBuffers:
     """One parameter group's Adam state in flat buffers, and its update (what it fuses and why).
 
-    Adam._update spends about ten array operations per parameter, each a Python call with its checks; for the
-    small networks of a toy GAN that Python overhead, not the arithmetic, is most of an optimizer step. Here
-    the moments m_t and v_t of all the group's parameters live in one flat array each, so each line of the
-    update rule is one array operation for the whole group. Only gathering the gradients (one concatenate)
-    and adding each parameter's update stay per parameter. On the GPU that is also a dozen kernel launches
-    per group instead of a dozen per parameter.
+    Adam._update spends about ten array operations per parameter (twenty with capturable=True, whose bias
+    corrections are tensor work too), each a Python call with its checks, or a recorded instruction in a
+    compiled step; for the small networks of a toy GAN that overhead, not the arithmetic, is most of an
+    optimizer step. Here the moments m_t and v_t of all the group's parameters live in one flat array each, so
+    each line of the update rule is one array operation for the whole group. Only gathering the gradients (one
+    concatenate) and adding each parameter's update stay per parameter. On the GPU that is also a dozen kernel
+    launches per group instead of a dozen per parameter.
+
+    capturable=True: every parameter's step count t lives in one float64 array (its state['step'] is a 0-d view
+    of its entry), the bias corrections are computed for all of them at once with the float64 array operations
+    Adam's capturable path uses on each, and each is spread over its parameter's elements (repeat). The flat
+    arrays are held by Tensors and read through them at every step, so that a recording (tg.compile), which
+    watches the arrays of tensors, sees every operation.
 
     The numbers are Adam._update's, bit for bit: the same elementwise operations in the same order and dtype
     (Python numbers become scalars of the parameters' dtype, as the in-place Tensor methods make them).
@@ -56,62 +66,61 @@ class _FlatBuffers:
     """
 
     @staticmethod
-    def applies(params, states):
+    def applies(params, states, capturable):
         """True when the group can be updated at once: one device and dtype for every parameter and gradient,
-        gradients of their parameters' shapes, and every parameter at the same step."""
+        gradients of their parameters' shapes, and (counts kept in Python) every parameter at the same step."""
         first = params[0].array
         kind, dtype, step = type(first), first.dtype, states[0].get("step", 0)
         for param, state in zip(params, states):
             data, grad = param.array, param.grad.array
             if (type(data) is not kind or data.dtype != dtype or type(grad) is not kind or grad.dtype != dtype
-                    or grad.shape != data.shape or state.get("step", 0) != step):
+                    or grad.shape != data.shape or (not capturable and state.get("step", 0) != step)):
                 return False
         return True
 
-    def __init__(self, params, states, amsgrad):
+    def __init__(self, params, states, amsgrad, capturable):
         first = params[0].array
-        self.xp, self.kind, self.dtype, self.amsgrad = backend.array_namespace(first), type(first), first.dtype, amsgrad
+        self.xp, self.kind, self.dtype = backend.array_namespace(first), type(first), first.dtype
+        self.amsgrad, self.capturable = amsgrad, capturable
+        self.sizes = [param.array.size for param in params]
+        total = sum(self.sizes)
         names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
-        total = sum(param.array.size for param in params)
-        self.buffers = {name: self.xp.zeros(total, dtype=self.dtype) for name in names}
-        self.grad = self.xp.empty(total, dtype=self.dtype)   # the gathered gradients
-        self.work = self.xp.empty(total, dtype=self.dtype)   # scratch; at the end, every parameter's update
-        self.params, self.views, self.updates = list(params), [], []
+        self.flat = {name: Tensor._make(self.xp.zeros(total, dtype=self.dtype)) for name in names}
+        self.grad = Tensor._make(self.xp.empty(total, dtype=self.dtype))   # the gathered gradients
+        self.work = Tensor._make(self.xp.empty(total, dtype=self.dtype))   # scratch; at the end, the updates
+        if capturable:
+            self.flat["step"] = Tensor._make(self.xp.zeros(len(params), dtype=backend.float64))
+        self.params, self.state_tensors = list(params), []
         offset = 0
-        for param, state in zip(params, states):
+        for index, (param, state) in enumerate(zip(params, states)):
             shape, end = param.array.shape, offset + param.array.size
-            views = {}
-            for name, buffer in self.buffers.items():
-                view = buffer[offset:end].reshape(shape)
+            mine = {}
+            for name, buffer in self.flat.items():
+                part = buffer.array[index:index + 1] if name == "step" else buffer.array[offset:end]
+                view = part.reshape(() if name == "step" else shape)
                 if name in state:
                     view[...] = state[name].array  # keep the values so far (a resumed or one-by-one run)
-                state[name] = Tensor._make(view)
-                views[name] = view
+                state[name] = mine[name] = Tensor._make(view)
             state.setdefault("step", 0)
-            self.views.append(views)
-            self.updates.append(self.work[offset:end].reshape(shape))
+            self.state_tensors.append(mine)
             offset = end
 
     def matches(self, params, states, amsgrad):
-        """True if these buffers still hold exactly these parameters' state."""
-        if (len(params) != len(self.params) or amsgrad != self.amsgrad or type(params[0].array) is not self.kind
-                or params[0].array.dtype != self.dtype):
+        """True if these buffers still hold exactly these parameters' state (the state tensors they made)."""
+        if (len(params) != len(self.params) or amsgrad != self.amsgrad
+                or not isinstance(params[0].array, self.kind) or params[0].array.dtype != self.dtype):
             return False
-        for param, mine, state, views in zip(params, self.params, states, self.views):
-            if param is not mine or param.array.shape != views["exp_avg"].shape:
+        for param, mine, state, size in zip(params, self.params, states, self.sizes):
+            if param is not mine or param.array.size != size:
                 return False
-            for name, view in views.items():
-                tensor = state.get(name)
-                if tensor is None or tensor.array is not view:
-                    return False
-        return True
+        return all(state.get(name) is tensor for state, tensors in zip(states, self.state_tensors)
+                   for name, tensor in tensors.items())
 
     def step(self, params, states, group):
         """Adam._update for every parameter of the group, line by line on the flat buffers."""
-        xp, grad, work = self.xp, self.grad, self.work
+        xp, grad, work = self.xp, self.grad.array, self.work.array
         f = self.dtype.type
         beta1, beta2 = group["betas"]
-        t = states[0]["step"] + 1
         xp.concatenate([param.grad.array.reshape(-1) for param in params], out=grad)
         if group["maximize"]:
             xp.negative(grad, out=grad)
@@ -119,7 +128,7 @@ class _FlatBuffers:
             xp.concatenate([param.array.reshape(-1) for param in params], out=work)
             xp.multiply(work, f(group["weight_decay"]), out=work)
             xp.add(grad, work, out=grad)
-        exp_avg, exp_avg_sq = self.buffers["exp_avg"], self.buffers["exp_avg_sq"]
+        exp_avg, exp_avg_sq = self.flat["exp_avg"].array, self.flat["exp_avg_sq"].array
         xp.multiply(exp_avg, f(beta1), out=exp_avg)                  # m <- beta1 m + (1 - beta1) g
         xp.multiply(grad, f(1 - beta1), out=work)
         xp.add(exp_avg, work, out=exp_avg)
@@ -128,17 +137,33 @@ class _FlatBuffers:
         xp.multiply(work, f(1 - beta2), out=work)
         xp.add(exp_avg_sq, work, out=exp_avg_sq)
         if self.amsgrad:                                             # v^max <- max(v^max, v)
-            exp_avg_sq = xp.maximum(self.buffers["max_exp_avg_sq"], exp_avg_sq, out=self.buffers["max_exp_avg_sq"])
-        bias_correction1 = 1 - beta1 ** t
-        bias_correction2_sqrt = (1 - beta2 ** t) ** 0.5
+            max_exp_avg_sq = self.flat["max_exp_avg_sq"].array
+            exp_avg_sq = xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        if self.capturable:
+            # each parameter's own t, and its bias corrections, in float64 array operations (Adam's capturable
+            # path), then in the parameters' dtype, spread over each parameter's elements
+            t = self.flat["step"].array
+            xp.add(t, 1, out=t)
+            step_size = xp.divide(-group["lr"], xp.subtract(1.0, xp.power(beta1, t))).astype(self.dtype)
+            bias_correction2_sqrt = xp.power(xp.subtract(1.0, xp.power(beta2, t)), 0.5).astype(self.dtype)
+            step_size = xp.repeat(step_size, self.sizes)
+            bias_correction2_sqrt = xp.repeat(bias_correction2_sqrt, self.sizes)
+        else:
+            t = states[0]["step"] + 1
+            step_size = f(-group["lr"] / (1 - beta1 ** t))
+            bias_correction2_sqrt = f((1 - beta2 ** t) ** 0.5)
         xp.sqrt(exp_avg_sq, out=work)                                # sqrt(v) / sqrt(1 - beta2^t) + eps
-        xp.divide(work, f(bias_correction2_sqrt), out=work)
+        xp.divide(work, bias_correction2_sqrt, out=work)
         xp.add(work, f(group["eps"]), out=work)
         xp.divide(exp_avg, work, out=work)                           # -(lr / (1 - beta1^t)) m / (...)
-        xp.multiply(work, f(-group["lr"] / bias_correction1), out=work)
-        for param, update, state in zip(params, self.updates, states):
+        xp.multiply(work, step_size, out=work)
+        offset = 0
+        for param, state, size in zip(params, states, self.sizes):
+            update = work[offset:offset + size].reshape(param.array.shape)
             xp.add(param.array, update, out=param.array)               # theta <- theta + update, in place
             param._bump_version()
-            for name in self.buffers:
+            for name in self.flat:
                 state[name]._bump_version()
-            state["step"] = t
+            if not self.capturable:
+                state["step"] = t
+            offset += size
