@@ -35,7 +35,7 @@ import math
 import numbers
 
 from . import backend, ops
-from .factories import eye, rand, randint, randn, tensor
+from .factories import eye, tensor
 from .tensor import Tensor
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -54,6 +54,9 @@ class Distribution:
     """A probability distribution on R^dim that can be sampled and, where it has a closed form, evaluated.
 
     Subclasses set ``dim`` and write ``_sample(n, generator, dtype)``; those with a density write ``log_prob``.
+    Samples are data, never part of a graph: ``_sample`` computes on the generator's raw arrays (the same
+    formulas, without a tensor and its checks per operation, which at a batch of a few hundred points cost more
+    than the arithmetic) and returns the array, which ``sample`` wraps once.
     """
 
     dim = None
@@ -68,9 +71,10 @@ class Distribution:
         dtype: tg.float32 (the default) or tg.float64.
         """
         generator, dtype = _sampling_source(f"{type(self).__name__}.sample", n, generator, device, dtype)
-        return self._sample(int(n), generator, dtype)
+        return Tensor._make(self._sample(int(n), generator, dtype))
 
     def _sample(self, n, generator, dtype):
+        """n draws as an array (n, dim) of ``dtype``, on the generator's device."""
         raise NotImplementedError
 
     def log_prob(self, x):
@@ -102,13 +106,15 @@ class Distribution:
         return x
 
     def _parameter(self, name, like):
-        """The float64 CPU tensor ``self._host[name]`` on ``like``'s device in ``like``'s dtype, made once and kept,
-        so a training loop does not copy the parameters to the GPU at every step."""
+        """The float64 CPU tensor ``self._host[name]`` on the device and in the dtype of ``like`` (a tensor or an
+        array), made once and kept, so a training loop does not copy the parameters to the GPU at every step."""
         if not hasattr(self, "_cache"):
             self._cache = {}
-        key = (name, like.device.type, like.dtype)
+        array = like.array if isinstance(like, Tensor) else like
+        device = backend.device_of(array)
+        key = (name, device.type, array.dtype)
         if key not in self._cache:
-            self._cache[key] = self._host[name].to(like.device).to(like.dtype)
+            self._cache[key] = self._host[name].to(device).to(array.dtype)
         return self._cache[key]
 
 
@@ -221,8 +227,8 @@ class Gaussian(Distribution):
         self._host = {"mean": self.mean, "std": self.std}
 
     def _sample(self, n, generator, dtype):
-        z = randn(n, self.dim, dtype=dtype, generator=generator)
-        return self._parameter("mean", z) + self._parameter("std", z) * z
+        z = generator.normal((n, self.dim), dtype)
+        return self._parameter("mean", z).array + self._parameter("std", z).array * z
 
     def log_prob(self, x):
         x = self._points(x)
@@ -268,10 +274,10 @@ class Uniform(Distribution):
         self._host = {"low": self.low, "high": self.high, "width": self.high - self.low}
 
     def _sample(self, n, generator, dtype):
-        u = rand(n, self.dim, dtype=dtype, generator=generator)
-        x = self._parameter("low", u) + self._parameter("width", u) * u
+        u = generator.uniform((n, self.dim), dtype)
+        x = self._parameter("low", u).array + self._parameter("width", u).array * u
         # rounding in float32 can land low + width one step above high; keep every sample inside the support
-        return ops.minimum(x, self._parameter("high", u))
+        return generator.device.xp.minimum(x, self._parameter("high", u).array)
 
     def log_prob(self, x):
         x = self._points(x)
@@ -346,25 +352,28 @@ class GaussianMixture(Distribution):
         """Like ``sample``, and also the component each sample came from: (samples (n, dim), int64 indices (n,)).
         The component is the sample's label in a conditional GAN (tinygan.train.Trainer(..., conditional=True))."""
         generator, dtype = _sampling_source(f"{type(self).__name__}.sample", n, generator, device, dtype)
-        n = int(n)
+        samples, components = self._sample_with_components(int(n), generator, dtype)
+        return Tensor._make(samples), Tensor._make(components)
+
+    def _sample_with_components(self, n, generator, dtype):
         component = self._components(n, generator)
-        z = randn(n, self.dim, dtype=dtype, generator=generator)
-        means, stds = self._parameter("means", z), self._parameter("stds", z)
-        return means[component] + stds[component].unsqueeze(-1) * z, component
+        z = generator.normal((n, self.dim), dtype)
+        means, stds = self._parameter("means", z).array, self._parameter("stds", z).array
+        return means[component] + stds[component][:, None] * z, component
 
     def sample_components(self, n, generator=None, device=None):
         """n component indices (int64, (n,)) drawn with the mixture's weights: labels y ~ p(y) without samples."""
         generator, _ = _sampling_source(f"{type(self).__name__}.sample_components", n, generator, device, None)
-        return self._components(int(n), generator)
+        return Tensor._make(self._components(int(n), generator))
 
     def _components(self, n, generator):
         # Component k is chosen when u falls in [w_0 + ... + w_{k-1}, w_0 + ... + w_k): k is the number of
         # cumulative weights u has passed. u is float64 so that small weights are resolved exactly.
-        u = rand(n, 1, dtype=backend.float64, generator=generator)
-        return (u >= self._parameter("cumulative", u)).sum(axis=1)
+        u = generator.uniform((n, 1), backend.float64)
+        return (u >= self._parameter("cumulative", u).array).sum(axis=1)
 
     def _sample(self, n, generator, dtype):
-        return self.sample_with_components(n, generator, dtype=dtype)[0]
+        return self._sample_with_components(n, generator, dtype)[0]
 
     def log_prob(self, x):
         x = self._points(x)
@@ -425,9 +434,10 @@ class SwissRoll(Distribution):
         _check_scale_and_noise("SwissRoll", self.noise, self.scale)
 
     def _sample(self, n, generator, dtype):
-        t = 1.5 * math.pi * (1 + 2 * rand(n, 1, dtype=dtype, generator=generator))
-        roll = ops.concatenate([t * ops.cos(t), t * ops.sin(t)], axis=1)
-        return (roll + self.noise * randn(n, 2, dtype=dtype, generator=generator)) * self.scale
+        xp = generator.device.xp
+        t = 1.5 * math.pi * (1 + 2 * generator.uniform((n, 1), dtype))
+        roll = xp.concatenate([t * xp.cos(t), t * xp.sin(t)], axis=1)
+        return (roll + self.noise * generator.normal((n, 2), dtype)) * self.scale
 
     def __repr__(self):
         return f"SwissRoll(noise={self.noise:g}, scale={self.scale:g})"
@@ -450,13 +460,14 @@ class TwoMoons(Distribution):
         _check_scale_and_noise("TwoMoons", self.noise, self.scale)
 
     def _sample(self, n, generator, dtype):
-        theta = math.pi * rand(n, 1, dtype=dtype, generator=generator)
-        upper = randint(0, 2, (n, 1), generator=generator) == 1
-        cos, sin = ops.cos(theta), ops.sin(theta)
-        moon_x = ops.where(upper, cos, 1 - cos) - 0.5
-        moon_y = ops.where(upper, sin, 0.5 - sin) - 0.25
-        moons = ops.concatenate([moon_x, moon_y], axis=1)
-        return (moons + self.noise * randn(n, 2, dtype=dtype, generator=generator)) * self.scale
+        xp = generator.device.xp
+        theta = math.pi * generator.uniform((n, 1), dtype)
+        upper = generator.integers(0, 2, (n, 1)) == 1
+        cos, sin = xp.cos(theta), xp.sin(theta)
+        moon_x = xp.where(upper, cos, 1 - cos) - 0.5
+        moon_y = xp.where(upper, sin, 0.5 - sin) - 0.25
+        moons = xp.concatenate([moon_x, moon_y], axis=1)
+        return (moons + self.noise * generator.normal((n, 2), dtype)) * self.scale
 
     def __repr__(self):
         return f"TwoMoons(noise={self.noise:g}, scale={self.scale:g})"
@@ -489,9 +500,9 @@ class Checkerboard(Distribution):
         self._host = {"corners": tensor(corners, dtype=backend.float64)}
 
     def _sample(self, n, generator, dtype):
-        which = randint(0, self.n_squares, (n,), generator=generator)
-        offset = rand(n, 2, dtype=dtype, generator=generator) * self.square
-        return self._parameter("corners", offset)[which] + offset
+        which = generator.integers(0, self.n_squares, (n,))
+        offset = generator.uniform((n, 2), dtype) * self.square
+        return self._parameter("corners", offset).array[which] + offset
 
     def log_prob(self, x):
         x = self._points(x)
