@@ -486,6 +486,15 @@ OPTIMIZER_IDS = ["adam", "adam-amsgrad-wd-max", "adamw", "rmsprop", "rmsprop-mom
                  "adam-fused-amsgrad-wd-max"]
 
 
+def _regression_step(model, opt, x, y):
+    """One optimizer step on the mean squared error of model(x) against y; returns the loss."""
+    opt.zero_grad()
+    loss = ((model(x) - y) ** 2).mean()
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
 def _train_eagerly(model, opt, data):
     for x, y in data:
         opt.zero_grad()
@@ -539,16 +548,10 @@ def test_a_compiled_step_with_the_fused_capturable_adam_equals_the_plain_adam_ru
     opts = [tg.optim.Adam(model.parameters(), lr=1e-2, betas=(0.5, 0.9), capturable=True, fused=fused)
             for model, fused in zip(models, (True, False, False))]
 
-    def step(model, opt, x, y):
-        opt.zero_grad()
-        loss = ((model(x) - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        return loss.detach()
-    fused_step = tg.compile(lambda x, y: step(models[0], opts[0], x, y))
-    plain_step = tg.compile(lambda x, y: step(models[2], opts[2], x, y))
+    fused_step = tg.compile(lambda x, y: _regression_step(models[0], opts[0], x, y))
+    plain_step = tg.compile(lambda x, y: _regression_step(models[2], opts[2], x, y))
     for x, y in batches(7):
-        want = step(models[1], opts[1], x, y)
+        want = _regression_step(models[1], opts[1], x, y)
         assert_same(fused_step(x, y), want)
         assert_same(plain_step(x, y), want)
     assert fused_step.calls_replayed == 7 - EAGER_CALLS
@@ -563,15 +566,9 @@ def test_a_compiled_step_with_each_capturable_optimizer_equals_the_eager_step(op
     models = [tg.nn.MLP(3, [8], 2, generator=tg.Generator(seed=0)) for _ in range(2)]
     opts = [optimizer(model.parameters(), **options, capturable=True) for model in models]
 
-    def step(model, opt, x, y):
-        opt.zero_grad()
-        loss = ((model(x) - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        return loss.detach()
-    compiled = tg.compile(lambda x, y: step(models[0], opts[0], x, y))
+    compiled = tg.compile(lambda x, y: _regression_step(models[0], opts[0], x, y))
     for x, y in batches(7):
-        assert_same(compiled(x, y), step(models[1], opts[1], x, y))
+        assert_same(compiled(x, y), _regression_step(models[1], opts[1], x, y))
     assert compiled.calls_replayed == 7 - EAGER_CALLS
     assert_same(models[0].state_dict(), models[1].state_dict())
     assert_same(opts[0].state_dict(), opts[1].state_dict())
