@@ -561,6 +561,24 @@ def test_a_compiled_step_with_the_fused_capturable_adam_equals_the_plain_adam_ru
     assert len(fused_step.program(x, y)) < 0.6 * len(plain_step.program(x, y))
 
 
+def test_the_fused_adam_rebuilt_between_the_eager_call_and_the_recordings_still_compiles():
+    """load_state_dict after call 1 (before the recordings): the flat buffers would be made inside a recording,
+    where the recorder never saw them; the fused Adam updates one by one instead (recorded, the same numbers), and
+    the step compiles and replays."""
+    models = [tg.nn.MLP(3, [8], 2, generator=tg.Generator(seed=0)) for _ in range(2)]
+    opts = [tg.optim.Adam(model.parameters(), lr=1e-2, capturable=True, fused=fused)
+            for model, fused in zip(models, (True, False))]
+    compiled = tg.compile(lambda x, y: _regression_step(models[0], opts[0], x, y))
+    for call, (x, y) in enumerate(batches(7)):
+        assert_same(compiled(x, y), _regression_step(models[1], opts[1], x, y))
+        if call == 0:
+            for opt in opts:
+                opt.load_state_dict(opt.state_dict())
+    assert compiled.calls_replayed == 7 - EAGER_CALLS
+    assert_same(models[0].state_dict(), models[1].state_dict())
+    assert_same(opts[0].state_dict(), opts[1].state_dict())
+
+
 @pytest.mark.parametrize("optimizer, options", OPTIMIZERS, ids=OPTIMIZER_IDS)
 def test_a_compiled_step_with_each_capturable_optimizer_equals_the_eager_step(optimizer, options):
     models = [tg.nn.MLP(3, [8], 2, generator=tg.Generator(seed=0)) for _ in range(2)]

@@ -392,11 +392,12 @@ def test_modules_optimizers_and_utilities_stay_on_the_device(simulated_cuda):
     x = tg.randn(16, 2, generator=gen).to("cuda")
     models = [tg.nn.Sequential(tg.nn.utils.spectral_norm(tg.nn.Linear(2, 8, generator=gen)), tg.nn.LeakyReLU(0.2),
                                tg.nn.LayerNorm(8), tg.nn.Linear(8, 1, generator=gen)).to("cuda")
-              for _ in range(4)]
+              for _ in range(5)]
     optimizers = [tg.optim.SGD(models[0].parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
                   tg.optim.RMSprop(models[1].parameters(), lr=0.01, momentum=0.9, centered=True),
                   tg.optim.Adam(models[2].parameters(), lr=0.01, amsgrad=True, weight_decay=0.1),
-                  tg.optim.Adam(models[3].parameters(), lr=0.01, fused=True)]
+                  tg.optim.Adam(models[3].parameters(), lr=0.01, fused=True),
+                  tg.optim.Adam(models[4].parameters(), lr=0.01, fused=True, capturable=True)]
     for model, opt in zip(models, optimizers):
         opt.zero_grad()
         model(x).mean().backward()   # the first step creates the optimizer's state

@@ -646,3 +646,23 @@ def test_invalid_parameters_are_value_errors_naming_the_parameter(make, message)
 def test_parameters_that_are_not_numbers_are_type_errors():
     with pytest.raises(TypeError, match="means must be a number or a"):
         GaussianMixture("abc", stds=0.1)
+
+
+def test_a_subclass_samples_on_arrays_and_one_that_returns_a_tensor_is_told_so():
+    class Shifted(distributions.Distribution):
+        dim = 2
+
+        def _sample(self, n, generator, dtype):
+            return generator.normal((n, self.dim), dtype) + 3.0
+
+    x = Shifted().sample(5, generator=tg.Generator(0))
+    assert isinstance(x, tg.Tensor) and x.shape == (5, 2) and x.dtype == tg.float32
+
+    class OldStyle(distributions.Distribution):
+        dim = 2
+
+        def _sample(self, n, generator, dtype):
+            return tg.randn(n, self.dim, dtype=dtype, generator=generator)
+
+    with pytest.raises(TypeError, match=r"OldStyle._sample returned a Tensor; it returns the raw array"):
+        OldStyle().sample(5, generator=tg.Generator(0))

@@ -201,17 +201,18 @@ def test_fused_adam_state_tensors_are_live_views_and_updates_are_in_place():
     assert optimizer.state[params[0]]["step"] == 2 and exp_avg.shape == params[0].shape
 
 
-def test_fused_adam_continues_exactly_after_load_state_dict_and_deepcopy():
+@pytest.mark.parametrize("capturable", [False, True], ids=["counts-in-python", "capturable"])
+def test_fused_adam_continues_exactly_after_load_state_dict_and_deepcopy(capturable):
     reference_params = adam_params()
-    reference = optim.Adam(reference_params, lr=0.05, amsgrad=True)
+    reference = optim.Adam(reference_params, lr=0.05, amsgrad=True, capturable=capturable)
     params = adam_params()
-    optimizer = optim.Adam(params, lr=0.05, amsgrad=True, fused=True)
+    optimizer = optim.Adam(params, lr=0.05, amsgrad=True, fused=True, capturable=capturable)
     for step in range(2):
         for group, opt in ((reference_params, reference), (params, optimizer)):
             set_grads(group, step)
             opt.step()
     restored_params = [tg.tensor(p.numpy(), requires_grad=True) for p in params]
-    restored = optim.Adam(restored_params, lr=1.0, fused=True)
+    restored = optim.Adam(restored_params, lr=1.0, fused=True, capturable=capturable)
     restored.load_state_dict(optimizer.state_dict())
     copied = copy.deepcopy(optimizer)
     copied_params = [p for group in copied.param_groups for p in group["params"]]
@@ -226,6 +227,25 @@ def test_fused_adam_continues_exactly_after_load_state_dict_and_deepcopy():
     # the copy has its own state: the original's steps did not change it, and the reverse
     assert not np.shares_memory(copied.state[copied_params[0]]["exp_avg"].numpy(),
                                 optimizer.state[params[0]]["exp_avg"].numpy())
+
+
+@pytest.mark.parametrize("capturable", [False, True], ids=["counts-in-python", "capturable"])
+def test_fused_adam_follows_a_state_tensor_given_new_memory(capturable):
+    """A state tensor that no longer views its place in the flat buffers (``.data =``, set_, load_state_dict)
+    makes the buffers be rebuilt from the state, as the plain Adam would read it."""
+    params, reference_params = adam_params(), adam_params()
+    optimizer = optim.Adam(params, lr=0.1, fused=True, capturable=capturable)
+    reference = optim.Adam(reference_params, lr=0.1, capturable=capturable)
+    for step in range(4):
+        for group, opt in ((params, optimizer), (reference_params, reference)):
+            set_grads(group, step)
+            if step == 2:   # the first moment of parameter 0 restarts from zeros, in new memory
+                opt.state[group[0]]["exp_avg"].data = tg.zeros(*group[0].shape)
+            opt.step()
+        for ours, theirs in zip(params, reference_params):
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        np.testing.assert_array_equal(optimizer.state[params[0]]["exp_avg"].numpy(),
+                                      reference.state[reference_params[0]]["exp_avg"].numpy())
 
 
 @pytest.mark.parametrize("capturable", [False, True], ids=["counts-in-python", "capturable"])

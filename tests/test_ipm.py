@@ -145,8 +145,9 @@ def test_median_heuristic_is_the_median_pairwise_distance():
         kernels.median_heuristic(t64(np.zeros((3, 2))), t64(np.zeros((3, 2))))
 
 
+# pairs: 595 and 21 (odd), 1,770 and 913,276 (even); the last pooled sample is taken in two blocks of rows
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("sizes", [(20, 15), (4, 3), (30, 30)])   # 595, 21 (odd) and 1770 pairs
+@pytest.mark.parametrize("sizes", [(20, 15), (4, 3), (30, 30), (700, 652)])
 def test_median_heuristic_equals_numpy_median_of_the_distances_to_the_bit(dtype, sizes):
     """The median is taken of the squared distances and only the middle ones are square-rooted: the same number as
     numpy.median of kernels.distances over the pairs i < j, in either dtype, coincident points included."""

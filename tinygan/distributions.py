@@ -71,7 +71,11 @@ class Distribution:
         dtype: tg.float32 (the default) or tg.float64.
         """
         generator, dtype = _sampling_source(f"{type(self).__name__}.sample", n, generator, device, dtype)
-        return Tensor._make(self._sample(int(n), generator, dtype))
+        samples = self._sample(int(n), generator, dtype)
+        if isinstance(samples, Tensor):
+            raise TypeError(f"{type(self).__name__}._sample returned a Tensor; it returns the raw array of the "
+                            f"samples, shape (n, dim), which sample() wraps (for a tensor t, return t.array)")
+        return Tensor._make(samples)
 
     def _sample(self, n, generator, dtype):
         """n draws as an array (n, dim) of ``dtype``, on the generator's device."""

@@ -27,8 +27,8 @@ class History:
         lr_d, lr_g      the learning rates used at this step
     Metric columns (METRIC_COLUMNS), every ``eval_every`` steps, on samples of the sampling generator (the EMA
     generator when there is one): modes_captured, high_quality_fraction, mode_kl (mixtures of Gaussians only,
-    see tinygan.metrics.mode_statistics) and mmd2 (unbiased MMD^2 between 1,000 generated and 1,000 data points,
-    Gaussian kernel, median-heuristic bandwidth over 1,000 of the pooled points).
+    see tinygan.metrics.mode_statistics) and mmd2 (unbiased MMD^2 between n = min(eval_samples, 1,000)
+    generated and n data points, Gaussian kernel, median-heuristic bandwidth over at most 1,000 of the pooled 2n).
     """
 
     STEP_COLUMNS = ("step", "loss_d", "loss_g", "penalty", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",

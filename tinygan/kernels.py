@@ -281,8 +281,10 @@ def median_heuristic(x, y, max_points=2000):
         for start in range(0, count, rows_per_block):
             squared, scale = _squared_distances(pooled[start:start + rows_per_block], pooled)
             squared = squared.array
-            # the pairs that ``distances`` counts as one point (distance 0), as there
-            squared[squared <= 8.0 * math.sqrt(dim) * _eps(pooled) * scale.array] = 0.0
+            # the pairs that ``distances`` counts as one point (distance 0), as there (where, not a masked
+            # assignment: on the GPU that would wait for the device)
+            coincident = squared <= 8.0 * math.sqrt(dim) * _eps(pooled) * scale.array
+            squared = xp.where(coincident, squared.dtype.type(0), squared)
             rows = start + xp.arange(squared.shape[0])
             upper.append(squared[columns[None, :] > rows[:, None]])
     bandwidth = _median_of_square_roots(xp.concatenate(upper))

@@ -49,6 +49,11 @@ class RecordingError(RuntimeError):
     """An operation on recorded arrays that a replay could not reproduce."""
 
 
+def recording_now():
+    """True while a step is being recorded (tg.compile's calls 2 and 3)."""
+    return _active is not None
+
+
 def plain(value):
     """``value`` with RecordingArrays turned into plain ndarray views of the same memory (lists, tuples and dicts
     are looked into)."""

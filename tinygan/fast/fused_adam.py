@@ -5,6 +5,7 @@ tests/test_fast.py checks it.
 """
 
 from .. import backend
+from ..backend.recording import recording_now
 from ..tensor import Tensor
 
 
@@ -32,6 +33,12 @@ class FlatBufferAdam:
             return
         buffers = self.groups.get(id(group))
         if buffers is None or not buffers.matches(params, states, group["amsgrad"]):
+            if recording_now():
+                # new buffers would be arrays the recording (tg.compile) never saw: update one by one this
+                # time (the same numbers, all of it recorded); the buffers are made at the next eager step
+                for param, state in zip(params, states):
+                    self.optimizer._update(param, param.grad, state, group)
+                return
             buffers = self.groups[id(group)] = _FlatBuffers(params, states, group["amsgrad"], capturable)
         buffers.step(params, states, group)
 
@@ -70,11 +77,13 @@ class _FlatBuffers:
         """True when the group can be updated at once: one device and dtype for every parameter and gradient,
         gradients of their parameters' shapes, and (counts kept in Python) every parameter at the same step."""
         first = params[0].array
-        kind, dtype, step = type(first), first.dtype, states[0].get("step", 0)
+        kind, dtype = type(first), first.dtype
         for param, state in zip(params, states):
             data, grad = param.array, param.grad.array
             if (type(data) is not kind or data.dtype != dtype or type(grad) is not kind or grad.dtype != dtype
-                    or grad.shape != data.shape or (not capturable and state.get("step", 0) != step)):
+                    or grad.shape != data.shape):
+                return False
+            if not capturable and state.get("step", 0) != states[0].get("step", 0):
                 return False
         return True
 
@@ -90,31 +99,39 @@ class _FlatBuffers:
         self.work = Tensor._make(self.xp.empty(total, dtype=self.dtype))   # scratch; at the end, the updates
         if capturable:
             self.flat["step"] = Tensor._make(self.xp.zeros(len(params), dtype=backend.float64))
-        self.params, self.state_tensors = list(params), []
+            # owner[i]: the parameter that element i of the flat buffers belongs to, to spread per-parameter
+            # numbers over the elements with one gather
+            self.owner = self.xp.repeat(self.xp.arange(len(params)), self.sizes)
+        self.params, self.views = list(params), []
         offset = 0
         for index, (param, state) in enumerate(zip(params, states)):
             shape, end = param.array.shape, offset + param.array.size
-            mine = {}
-            for name, buffer in self.flat.items():
-                part = buffer.array[index:index + 1] if name == "step" else buffer.array[offset:end]
-                view = part.reshape(() if name == "step" else shape)
+            views = {name: buffer.array[offset:end].reshape(shape) for name, buffer in self.flat.items()
+                     if name != "step"}
+            if capturable:
+                views["step"] = self.flat["step"].array[index:index + 1].reshape(())
+            for name, view in views.items():
                 if name in state:
                     view[...] = state[name].array  # keep the values so far (a resumed or one-by-one run)
-                state[name] = mine[name] = Tensor._make(view)
+                state[name] = Tensor._make(view)
             state.setdefault("step", 0)
-            self.state_tensors.append(mine)
+            self.views.append(views)
             offset = end
 
     def matches(self, params, states, amsgrad):
-        """True if these buffers still hold exactly these parameters' state (the state tensors they made)."""
+        """True if these buffers still hold exactly these parameters' state: each state tensor still views its
+        place in the buffers (load_state_dict, ``.data =`` or ``set_`` would have given it other memory)."""
         if (len(params) != len(self.params) or amsgrad != self.amsgrad
                 or not isinstance(params[0].array, self.kind) or params[0].array.dtype != self.dtype):
             return False
-        for param, mine, state, size in zip(params, self.params, states, self.sizes):
-            if param is not mine or param.array.size != size:
+        for param, mine, state, views in zip(params, self.params, states, self.views):
+            if param is not mine or param.array.size != views["exp_avg"].size:
                 return False
-        return all(state.get(name) is tensor for state, tensors in zip(states, self.state_tensors)
-                   for name, tensor in tensors.items())
+            for name, view in views.items():
+                tensor = state.get(name)
+                if tensor is None or not _is_view(tensor.array, view):
+                    return False
+        return True
 
     def step(self, params, states, group):
         """Adam._update for every parameter of the group, line by line on the flat buffers."""
@@ -146,8 +163,8 @@ class _FlatBuffers:
             xp.add(t, 1, out=t)
             step_size = xp.divide(-group["lr"], xp.subtract(1.0, xp.power(beta1, t))).astype(self.dtype)
             bias_correction2_sqrt = xp.power(xp.subtract(1.0, xp.power(beta2, t)), 0.5).astype(self.dtype)
-            step_size = xp.repeat(step_size, self.sizes)
-            bias_correction2_sqrt = xp.repeat(bias_correction2_sqrt, self.sizes)
+            step_size = xp.take(step_size, self.owner)
+            bias_correction2_sqrt = xp.take(bias_correction2_sqrt, self.owner)
         else:
             t = states[0]["step"] + 1
             step_size = f(-group["lr"] / (1 - beta1 ** t))
@@ -159,6 +176,8 @@ class _FlatBuffers:
         xp.multiply(work, step_size, out=work)
         offset = 0
         for param, state, size in zip(params, states, self.sizes):
+            # sliced here from the array ``self.work`` holds now (not kept from the start): inside a recording
+            # that is the recording's view, through which every operation is seen
             update = work[offset:offset + size].reshape(param.array.shape)
             xp.add(param.array, update, out=param.array)               # theta <- theta + update, in place
             param._bump_version()
@@ -167,3 +186,9 @@ class _FlatBuffers:
             if not self.capturable:
                 state["step"] = t
             offset += size
+
+
+def _is_view(array, view):
+    """Whether ``array`` is ``view``, or (inside a recording, tinygan/fast/compiler.py, which gives every tensor a
+    RecordingArray viewing its array) a view of exactly ``view``."""
+    return array is view or getattr(array, "base", None) is view
