@@ -61,7 +61,7 @@ class _FlatBuffers:
 
     capturable=True: every parameter's step count t lives in one float64 array (its state['step'] is a 0-d view
     of its entry), the bias corrections are computed for all of them at once with the float64 array operations
-    Adam's capturable path uses on each, and each is spread over its parameter's elements (repeat). The flat
+    Adam's capturable path uses on each, and each is spread over its parameter's elements (one gather). The flat
     arrays are held by Tensors and read through them at every step, so that a recording (tg.compile), which
     watches the arrays of tensors, sees every operation.
 
