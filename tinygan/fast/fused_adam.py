@@ -28,19 +28,20 @@ class FlatBufferAdam:
         states = [self.optimizer.state.setdefault(param, {}) for param in params]
         capturable = self.optimizer.capturable
         if not _FlatBuffers.applies(params, states, capturable):
-            for param, state in zip(params, states):
-                self.optimizer._update(param, param.grad, state, group)
-            return
+            return self._one_by_one(group, params, states)
         buffers = self.groups.get(id(group))
         if buffers is None or not buffers.matches(params, states, group["amsgrad"]):
             if recording_now():
                 # new buffers would be arrays the recording (tg.compile) never saw: update one by one this
                 # time (the same numbers, all of it recorded); the buffers are made at the next eager step
-                for param, state in zip(params, states):
-                    self.optimizer._update(param, param.grad, state, group)
-                return
+                return self._one_by_one(group, params, states)
             buffers = self.groups[id(group)] = _FlatBuffers(params, states, group["amsgrad"], capturable)
         buffers.step(params, states, group)
+
+    def _one_by_one(self, group, params, states):
+        """Adam's plain update, a parameter at a time."""
+        for param, state in zip(params, states):
+            self.optimizer._update(param, param.grad, state, group)
 
     def __getstate__(self):
         # copy.deepcopy and pickle of an optimizer: the copy rebuilds its buffers from its own state on its next
