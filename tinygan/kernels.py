@@ -151,8 +151,14 @@ def distances(x, y):
     """
     check_pair("distances", x, y)
     squared, scale = _squared_distances(x, y)
-    coincident = squared.array <= 8.0 * math.sqrt(x.shape[1]) * _eps(squared) * scale.array
-    return sqrt_or_zero(squared, coincident)
+    return sqrt_or_zero(squared, _coincident(squared, scale, x.shape[1]))
+
+
+def _coincident(squared, scale, dim):
+    """Which pairs count as one point: a bool array, True where the squared distance (squared, scale: tensors from
+    _squared_distances of points in ``dim`` dimensions) is within its own rounding error of 0, below
+    8 sqrt(dim) eps (|x_i - c|^2 + |y_j - c|^2)."""
+    return squared.array <= 8.0 * math.sqrt(dim) * _eps(squared) * scale.array
 
 
 def _eps(tensor):
@@ -280,11 +286,9 @@ def median_heuristic(x, y, max_points=2000):
         upper = []                                      # squared distances of the pairs i < j, block by block
         for start in range(0, count, rows_per_block):
             squared, scale = _squared_distances(pooled[start:start + rows_per_block], pooled)
-            squared = squared.array
-            # the pairs that ``distances`` counts as one point (distance 0), as there (where, not a masked
+            # the pairs that ``distances`` counts as one point get distance 0, as there (where, not a masked
             # assignment: on the GPU that would wait for the device)
-            coincident = squared <= 8.0 * math.sqrt(dim) * _eps(pooled) * scale.array
-            squared = xp.where(coincident, squared.dtype.type(0), squared)
+            squared = xp.where(_coincident(squared, scale, dim), squared.array.dtype.type(0), squared.array)
             rows = start + xp.arange(squared.shape[0])
             upper.append(squared[columns[None, :] > rows[:, None]])
     bandwidth = _median_of_square_roots(xp.concatenate(upper))
