@@ -104,6 +104,20 @@ def test_presets_script_prints_a_row_per_dataset():
     assert "| gaussian | 100 |" in result.stdout and "| gmm2d | 100 |" in result.stdout
 
 
+def test_recipe_benchmark_times_the_trainer_its_bare_step_and_its_draws():
+    """recipe.py --trainer's measurement: three positive times per step, and the draws it times alone are the
+    trainer's own (Trainer._random_numbers: a data batch and latent batches of the config's batch size)."""
+    import recipe
+    problem = recipe.Problem("shared-64", 0)
+    problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
+    problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
+    trained, bare, draws = recipe.time_trainer(problem, steps=3, repeats=1)
+    assert trained > 0 and bare > 0 and draws > 0
+    batches, (real, _, z), penalized = train.Trainer.from_config(problem.config)._random_numbers(1)
+    assert real.shape == (32, 2) and z.shape == (32, problem.config.latent_dim) and penalized == (True,)
+    assert len(batches) == 1 and batches[0][0] is real
+
+
 @pytest.mark.parametrize("recipe_name", ["shared-64", "ring"])
 def test_recipe_benchmark_times_the_same_numbers_recorded_and_eager(recipe_name):
     """benchmarks/recipe.py's tinygan rows: the trainer's step replayed (calls 4 on) gives the eager step's history
