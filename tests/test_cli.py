@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import tinygan as tg
 from tinygan import cli, train
+from tinygan.run_folder import RunFolder
 
 PNG_MAGIC, GIF_MAGIC = b"\x89PNG\r\n\x1a\n", b"GIF8"
 FAST = ["--steps", "30", "--batch-size", "32", "--quiet"]
@@ -86,6 +87,34 @@ def test_plot_redraws_the_figures(ring_run):
     result = run_cli("plot", str(out))
     assert result.returncode == 0, result.stderr
     assert (out / "curves.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def _figure_bytes(folder):
+    names = ("curves.png", "samples.png", "snapshots.png", "training.gif")
+    return {name: (folder / name).read_bytes() for name in names}
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1),
+                    reason="the second drawing process is forked only on Linux with two or more cores")
+def test_figures_drawn_in_two_processes_are_the_ones_drawn_in_one(ring_run, tmp_path, monkeypatch):
+    out, _ = ring_run
+    with cli._second_process(True) as second:               # a process of its own
+        assert second is not None and second.submit(os.getpid).result() != os.getpid()
+    trainer = train.Trainer.from_checkpoint(str(out / "checkpoint.safetensors"))
+    with RunFolder(str(out)) as folder:
+        snapshots = folder.read_snapshots()
+    from tinygan import plots
+    for processes in (1, 2):
+        (tmp_path / str(processes)).mkdir()
+        cli.draw_figures(str(tmp_path / str(processes)), trainer.history, snapshots, trainer.data, plots,
+                         processes=processes)
+    assert _figure_bytes(tmp_path / "1") == _figure_bytes(tmp_path / "2")
+    # the GIF is drawn in the second process, and what goes wrong there is raised here
+    (tmp_path / "blocked").mkdir()
+    (tmp_path / "blocked" / "training.gif").mkdir()        # a folder where the GIF should be written
+    with pytest.raises(OSError):
+        cli.draw_figures(str(tmp_path / "blocked"), trainer.history, snapshots, trainer.data, plots, processes=2)
+    assert (tmp_path / "blocked" / "curves.png").exists()
 
 
 def test_one_dimensional_run_draws_the_figure_1_picture(tmp_path):
