@@ -436,6 +436,35 @@ def profile_tinygan(size_name, steps, top=15):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def time_tinygan_train(arguments):
+    """Run ``python -m tinygan train ARGUMENTS --quiet --out <tmpdir>`` in a process of its own (this checkout's
+    tinygan first on the path) and read what it reports. Returns a dict: "command" (as shown), "seconds" (wall
+    clock, imports included), and, from the command's own summary, "training" and "figures" (seconds) and its
+    final metrics ("modes_captured", "high_quality_fraction" where the data has modes); or "error" (the last line
+    of its stderr) when it failed."""
+    import re
+    import subprocess
+    import tempfile
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "tinygan", "train", *arguments, "--quiet", "--out", out]
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+    result = {"command": "python " + " ".join(command[1:-1] + ["<tmpdir>"]), "seconds": elapsed}
+    if done.returncode != 0:
+        result["error"] = f"exit {done.returncode}: " + (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return result
+    for name, pattern in (("training", r"to step \d+ in ([0-9.]+) s"), ("figures", r"figures, drawn in ([0-9.]+) s"),
+                          ("modes_captured", r"modes_captured ([0-9.]+)"),
+                          ("high_quality_fraction", r"high_quality_fraction ([0-9.]+)")):
+        found = re.search(pattern, done.stdout)
+        if found:
+            result[name] = float(found.group(1))
+    return result
+
+
 def add_timing_arguments(parser):
     """The options of the interleaved timing (``warm_up``, ``measure``), shared with ring8.py."""
     parser.add_argument("--repeats", type=int, default=7, help="timed windows per implementation")

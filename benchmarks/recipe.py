@@ -5,6 +5,7 @@
     python benchmarks/recipe.py --trainer                # also: the Trainer against its bare step
     python benchmarks/recipe.py --quick                  # smoke run: a few seconds, figures not meaningful
     python benchmarks/recipe.py --memory-steps 20000 --recipes shared    # is the trainer's memory flat?
+    python benchmarks/recipe.py --presets                # `tinygan train ring` and `grid` end to end, timed
 
 One step of a recipe is what tinygan's Trainer does at each training step of a 2-D preset (float32, CPU):
 
@@ -53,7 +54,8 @@ import numpy  # noqa: E402
 BENCHMARKS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCHMARKS)
 # engine.py puts this checkout's tinygan first on sys.path and imports torch when it is installed.
-from engine import add_timing_arguments, load_average, measure, numpy_blas_name, usable_cpus, warm_up  # noqa: E402
+from engine import (add_timing_arguments, load_average, measure, numpy_blas_name, time_tinygan_train,  # noqa: E402
+                    usable_cpus, warm_up)
 from engine import torch  # noqa: E402  (None when PyTorch is not installed)
 
 import tinygan as tg  # noqa: E402
@@ -85,6 +87,8 @@ TARGETS = [
     ("shared", "tinygan", "jax", 1 / 0.8),
 ]
 TRAINER_LIMIT = 1.10   # Trainer.train within 10% of the bare recorded step
+PRESET_LIMIT = 240.0   # seconds of `tinygan train ring` and `tinygan train grid`, each end to end, run alone
+PRESET_TARGETS = {"ring": (8, 0.98), "grid": (25, 0.95)}   # (modes, high-quality fraction) of benchmarks/quality.py
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -378,6 +382,25 @@ def trainer_memory(problem, steps):
 # main
 # ---------------------------------------------------------------------------------------------------------------
 
+def time_presets(names, quick):
+    """`tinygan train NAME` end to end for each preset name (training, final evaluation, figures, files), against
+    PRESET_LIMIT, with the run's modes and high-quality fraction against the quality targets (one seed: seed 0;
+    benchmarks/quality.py measures ten). quick: 100 steps each (the times mean nothing)."""
+    print(f"the presets end to end, each alone (target: at most {PRESET_LIMIT:.0f} s a run, at quality)")
+    for name in names:
+        run = time_tinygan_train([name] + (["--steps", "100"] if quick else []))
+        if "error" in run:
+            print(f"  {name:<6} `{run['command']}` failed ({run['error']}) after {run['seconds']:.1f} s")
+            continue
+        modes, fraction = PRESET_TARGETS[name]
+        at_quality = (run.get("modes_captured", 0) >= modes and run.get("high_quality_fraction", 0) >= fraction)
+        print(f"  {name:<6} {run['seconds']:.1f} s end to end (training {run.get('training', float('nan')):.1f} s, "
+              f"figures {run.get('figures', float('nan')):.1f} s): {run.get('modes_captured', float('nan')):.0f} "
+              f"modes, {100 * run.get('high_quality_fraction', float('nan')):.1f}% high quality;  time "
+              f"{'PASS' if run['seconds'] <= PRESET_LIMIT else 'MISS'}, quality {'PASS' if at_quality else 'MISS'}"
+              f"   (`{run['command']}`)")
+
+
 def print_context():
     print("tinygan recipe benchmark: the 2-D presets' training step, float32, CPU, one thread per library")
     print(f"  cpu      {os.cpu_count()} logical CPUs, {usable_cpus()} usable; load average {load_average()}")
@@ -399,6 +422,9 @@ def main(argv=None):
     parser.add_argument("--memory-steps", type=int, default=0,
                         help="instead of timing: Trainer.train for this many steps of each recipe (20000 for the "
                              "target), is resident memory flat?")
+    parser.add_argument("--presets", action="store_true",
+                        help="instead of timing steps: `tinygan train ring` and `tinygan train grid` (those of "
+                             "--recipes) end to end, one after the other, each alone in a process")
     add_timing_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
@@ -408,6 +434,9 @@ def main(argv=None):
     if args.memory_steps:
         for recipe in args.recipes:
             trainer_memory(Problem(recipe, args.seed), args.memory_steps)
+        return 0
+    if args.presets:
+        time_presets([recipe for recipe in args.recipes if recipe in PRESET_TARGETS], args.quick)
         return 0
     results = {}
     for recipe in args.recipes:

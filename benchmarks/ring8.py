@@ -31,11 +31,9 @@ import json
 import math
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 import types
@@ -48,7 +46,7 @@ REPO = os.path.dirname(BENCHMARKS)
 sys.path.insert(0, BENCHMARKS)
 # engine.py puts this checkout's tinygan first on sys.path and imports torch when it is installed.
 from engine import (add_timing_arguments, blas_threads, load_average, measure, numpy_blas_name,  # noqa: E402
-                    usable_cpus, warm_up)
+                    time_tinygan_train, usable_cpus, warm_up)
 from engine import torch  # noqa: E402  (None when PyTorch is not installed)
 
 import numpy_gan  # noqa: E402
@@ -742,23 +740,15 @@ def time_train(args):
     if not os.path.exists(os.path.join(REPO, "tinygan", "cli.py")):
         print("tinygan train: not available yet")
         return
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "tinygan", "train", "--quiet", "--out", out]
-        start = time.perf_counter()
-        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
-    shown = " ".join(command[1:-1] + ["<tmpdir>"])
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        print(f"tinygan train: `python {shown}` failed (exit {done.returncode}) after {elapsed:.1f} s: {tail}")
+    run = time_tinygan_train([])
+    if "error" in run:
+        print(f"tinygan train: `{run['command']}` failed ({run['error']}) after {run['seconds']:.1f} s")
         return
-    print(f"tinygan train, end to end: {elapsed:.1f} s   (`python {shown}`, the first look, one process "
+    elapsed = run["seconds"]
+    print(f"tinygan train, end to end: {elapsed:.1f} s   (`{run['command']}`, the first look, one process "
           f"including imports)")
-    trained = re.search(r"to step \d+ in ([0-9.]+) s", done.stdout)
-    drawn = re.search(r"figures, drawn in ([0-9.]+) s", done.stdout)
-    if trained and drawn:
-        training, figures = float(trained.group(1)), float(drawn.group(1))
+    if "training" in run and "figures" in run:
+        training, figures = run["training"], run["figures"]
         print(f"  training {training:.1f} s, figures {figures:.1f} s, the rest (imports, final evaluation, files) "
               f"{elapsed - training - figures:.1f} s")
         print(f"  targets: end to end <= {FIRST_LOOK_LIMIT:.0f} s {'PASS' if elapsed <= FIRST_LOOK_LIMIT else 'MISS'}, "

@@ -133,3 +133,16 @@ def test_recipe_benchmark_times_the_same_numbers_recorded_and_eager(recipe_name)
         eager.step()
         assert recorded.row() == eager.row()
     assert recorded.trainer._step_function.calls_replayed > 0
+
+
+def test_recipe_benchmark_reads_a_tinygan_train_run():
+    """recipe.py --presets (and ring8.py's first look) time `tinygan train` in a process and read its summary:
+    the training and figure seconds within the whole, and the final metrics."""
+    import engine
+    run = engine.time_tinygan_train(["ring", "--steps", "20", "--batch-size", "32"])
+    assert "error" not in run, run
+    assert 0 < run["training"] < run["seconds"] and 0 < run["figures"] < run["seconds"]
+    assert 0 <= run["modes_captured"] <= 8 and 0 <= run["high_quality_fraction"] <= 1
+    assert run["command"].endswith("train ring --steps 20 --batch-size 32 --quiet --out <tmpdir>")
+    failed = engine.time_tinygan_train(["ring", "--steps", "-3"])
+    assert failed["error"].startswith("exit 2: tinygan: error:")
