@@ -436,23 +436,23 @@ def profile_tinygan(size_name, steps, top=15):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def time_tinygan_train(arguments):
-    """Run ``python -m tinygan train ARGUMENTS --quiet --out <tmpdir>`` in a process of its own (this checkout's
-    tinygan first on the path) and read what it reports. Returns a dict: "command" (as shown), "seconds" (wall
-    clock, imports included), and, from the command's own summary, "training" and "figures" (seconds) and its
-    final metrics ("modes_captured", "high_quality_fraction" where the data has modes); or "error" (the last line
-    of its stderr) when it failed."""
+def time_tinygan_train(arguments, out=None):
+    """Run ``python -m tinygan train ARGUMENTS --quiet --out OUT`` in a process of its own (this checkout's tinygan
+    first on the path; OUT a temporary folder, removed after, when None) and read what it reports. Returns a dict:
+    "command" (as shown), "seconds" (wall clock, imports included), and, from the command's own summary,
+    "training" and "figures" (seconds) and its final metrics ("modes_captured", "high_quality_fraction" where the
+    data has modes); or "error" (the last line of its stderr) when it failed."""
     import re
     import subprocess
     import tempfile
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "tinygan", "train", *arguments, "--quiet", "--out", out]
+    with tempfile.TemporaryDirectory() as temporary:
+        command = [sys.executable, "-m", "tinygan", "train", *arguments, "--quiet", "--out", out or temporary]
         start = time.perf_counter()
         done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
-    result = {"command": "python " + " ".join(command[1:-1] + ["<tmpdir>"]), "seconds": elapsed}
+    result = {"command": "python " + " ".join(command[1:-1] + [out or "<tmpdir>"]), "seconds": elapsed}
     if done.returncode != 0:
         result["error"] = f"exit {done.returncode}: " + (done.stderr.strip().splitlines() or ["no output"])[-1]
         return result

@@ -382,13 +382,15 @@ def trainer_memory(problem, steps):
 # main
 # ---------------------------------------------------------------------------------------------------------------
 
-def time_presets(names, quick):
+def time_presets(names, quick, out=None):
     """`tinygan train NAME` end to end for each preset name (training, final evaluation, figures, files), against
     PRESET_LIMIT, with the run's modes and high-quality fraction against the quality targets (one seed: seed 0;
-    benchmarks/quality.py measures ten). quick: 100 steps each (the times mean nothing)."""
+    benchmarks/quality.py measures ten). quick: 100 steps each (the times mean nothing). out: a folder to keep the
+    runs in (out/NAME), or None."""
     print(f"the presets end to end, each alone (target: at most {PRESET_LIMIT:.0f} s a run, at quality)")
     for name in names:
-        run = time_tinygan_train([name] + (["--steps", "100"] if quick else []))
+        run = time_tinygan_train([name] + (["--steps", "100"] if quick else []),
+                                 out=None if out is None else os.path.join(out, name))
         if "error" in run:
             print(f"  {name:<6} `{run['command']}` failed ({run['error']}) after {run['seconds']:.1f} s")
             continue
@@ -425,6 +427,8 @@ def main(argv=None):
     parser.add_argument("--presets", action="store_true",
                         help="instead of timing steps: `tinygan train ring` and `tinygan train grid` (those of "
                              "--recipes) end to end, one after the other, each alone in a process")
+    parser.add_argument("--presets-out", metavar="FOLDER",
+                        help="keep the run folders of --presets as FOLDER/ring and FOLDER/grid (default: discarded)")
     add_timing_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
@@ -436,7 +440,7 @@ def main(argv=None):
             trainer_memory(Problem(recipe, args.seed), args.memory_steps)
         return 0
     if args.presets:
-        time_presets([recipe for recipe in args.recipes if recipe in PRESET_TARGETS], args.quick)
+        time_presets([recipe for recipe in args.recipes if recipe in PRESET_TARGETS], args.quick, args.presets_out)
         return 0
     results = {}
     for recipe in args.recipes:
