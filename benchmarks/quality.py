@@ -42,7 +42,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from tinygan import losses, metrics, train  # noqa: E402
+from tinygan import backend, losses, metrics, train  # noqa: E402
 
 TARGETS = {"ring": (8, 0.98), "grid": (25, 0.95)}     # (modes, high-quality fraction) every seed must reach
 TIME_LIMIT_SECONDS = 600
@@ -96,11 +96,14 @@ def parse_changes(assignments):
 
 
 def run_one(config):
-    """Train one config; return its final mode statistics and wall time."""
+    """Train one config with one BLAS thread, as `tinygan train` does (the number of threads changes how a matrix
+    product sums, so a seed's numbers are those of `tinygan train NAME --seed N` whatever --jobs is); return its
+    final mode statistics and wall time."""
     started = time.perf_counter()
     trainer = train.Trainer.from_config(config)
     try:
-        trainer.train()
+        with backend.limit_blas_threads(1):
+            trainer.train()
         diverged = False
     except train.DivergenceError:
         diverged = True
