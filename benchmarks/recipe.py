@@ -327,8 +327,11 @@ def time_trainer(problem, steps, repeats):
 
     Trainer.train here is the preset's loop as the command line runs it (log_every and eval_every of the
     config: the random draws, the history, the NaN checks and the metrics every 500 steps). The bare step runs
-    on a pool of batches drawn once; the draws are what the trainer draws for each step (Trainer._random_numbers:
-    a data batch and latent batches from the step's own stream), timed on their own."""
+    on a pool of batches drawn once, from the state the trainer has reached at the start of its window (some
+    operations cost more on some numbers: Adam's second moments of units whose gradient is 0 decay into subnormal
+    floats, on which x86 arithmetic is slow, and they accumulate as training goes on). The draws are what the
+    trainer draws for each step (Trainer._random_numbers: a data batch and latent batches from the step's own
+    stream), timed on their own."""
     config = dataclasses.replace(problem.config, eval_every=500)
     trainer = train.Trainer.from_config(config)
     bare = TinyganStep(problem, "bare", True)
@@ -341,6 +344,9 @@ def time_trainer(problem, steps, repeats):
         start = time.perf_counter()
         trainer.train(trainer.step + steps)
         train_times.append((time.perf_counter() - start) / steps)
+        bare.trainer.load_state_dict(trainer.state_dict())     # the same numbers to work on; it records anew
+        for _ in range(warm):
+            bare.step()
         start = time.perf_counter()
         for _ in range(steps):
             bare.step()
