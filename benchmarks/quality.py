@@ -96,26 +96,24 @@ def parse_changes(assignments):
 
 
 def run_one(config):
-    """Train one config with one BLAS thread, as `tinygan train` does (the number of threads changes how a matrix
-    product sums, so a seed's numbers are those of `tinygan train NAME --seed N` whatever --jobs is); return its
-    final mode statistics and wall time."""
+    """Train one config and measure it with one BLAS thread, as `tinygan train` does (the number of threads changes
+    how a matrix product sums, so a seed's numbers are those of `tinygan train NAME --seed N` whatever --jobs is);
+    return its final mode statistics and wall time."""
     started = time.perf_counter()
     trainer = train.Trainer.from_config(config)
-    try:
-        with backend.limit_blas_threads(1):
+    with backend.limit_blas_threads(1):
+        try:
             trainer.train()
-        diverged = False
-    except train.DivergenceError:
-        diverged = True
-    seconds = time.perf_counter() - started
-    if diverged:
-        return {"modes": 0, "hq": 0.0, "kl": float("nan"), "seconds": seconds, "diverged": True}
-    data = trainer.data
-    stats = metrics.mode_statistics(trainer.sample(EVAL_SAMPLES), data.means, data.stds)
-    outcome = {"modes": stats.modes_captured, "hq": stats.high_quality_fraction, "kl": stats.mode_kl,
-               "seconds": seconds, "diverged": False}
-    if config.conditional:
-        outcome["label_accuracy"] = label_accuracy(trainer)
+        except train.DivergenceError:
+            seconds = time.perf_counter() - started
+            return {"modes": 0, "hq": 0.0, "kl": float("nan"), "seconds": seconds, "diverged": True}
+        seconds = time.perf_counter() - started
+        data = trainer.data
+        stats = metrics.mode_statistics(trainer.sample(EVAL_SAMPLES), data.means, data.stds)
+        outcome = {"modes": stats.modes_captured, "hq": stats.high_quality_fraction, "kl": stats.mode_kl,
+                   "seconds": seconds, "diverged": False}
+        if config.conditional:
+            outcome["label_accuracy"] = label_accuracy(trainer)
     return outcome
 
 

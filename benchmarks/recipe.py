@@ -446,7 +446,11 @@ def main(argv=None):
             trainer_memory(Problem(recipe, args.seed), args.memory_steps)
         return 0
     if args.presets:
-        time_presets([recipe for recipe in args.recipes if recipe in PRESET_TARGETS], args.quick, args.presets_out)
+        out = None if args.presets_out is None else os.path.abspath(args.presets_out)
+        if out is not None and os.path.isdir(out) and os.listdir(out):
+            parser.error(f"--presets-out {args.presets_out}: the folder is not empty; a finished run there would "
+                         f"not train again (and would time nothing): give a new or empty folder")
+        time_presets([recipe for recipe in args.recipes if recipe in PRESET_TARGETS], args.quick, out)
         return 0
     results = {}
     for recipe in args.recipes:

@@ -98,23 +98,36 @@ def _figure_bytes(folder):
                     reason="the second drawing process is forked only on Linux with two or more cores")
 def test_figures_drawn_in_two_processes_are_the_ones_drawn_in_one(ring_run, tmp_path, monkeypatch):
     out, _ = ring_run
-    with cli._second_process(True) as second:               # a process of its own
-        assert second is not None and second.submit(os.getpid).result() != os.getpid()
     trainer = train.Trainer.from_checkpoint(str(out / "checkpoint.safetensors"))
     with RunFolder(str(out)) as folder:
         snapshots = folder.read_snapshots()
     from tinygan import plots
-    for processes in (1, 2):
-        (tmp_path / str(processes)).mkdir()
-        cli.draw_figures(str(tmp_path / str(processes)), trainer.history, snapshots, trainer.data, plots,
-                         processes=processes)
-    assert _figure_bytes(tmp_path / "1") == _figure_bytes(tmp_path / "2")
-    # the GIF is drawn in the second process, and what goes wrong there is raised here
+
+    def draw(name, processes=2):
+        (tmp_path / name).mkdir()
+        cli.draw_figures(str(tmp_path / name), trainer.history, snapshots, trainer.data, plots, processes=processes)
+        return tmp_path / name
+
+    assert _figure_bytes(draw("one", processes=1)) == _figure_bytes(draw("two"))
+    # samples.png and the GIF are drawn in another process (the fork sees this replacement too)
+    drawing = cli._draw_final_and_animation
+
+    def drawing_and_saying_where(folder, snapshots):
+        (tmp_path / "drawn_by").write_text(str(os.getpid()))
+        drawing(folder, snapshots)
+    monkeypatch.setattr(cli, "_draw_final_and_animation", drawing_and_saying_where)
+    draw("where")
+    assert int((tmp_path / "drawn_by").read_text()) != os.getpid()
+    monkeypatch.undo()
+    # what goes wrong there is raised here, after this process's own pictures
     (tmp_path / "blocked").mkdir()
     (tmp_path / "blocked" / "training.gif").mkdir()        # a folder where the GIF should be written
     with pytest.raises(OSError):
         cli.draw_figures(str(tmp_path / "blocked"), trainer.history, snapshots, trainer.data, plots, processes=2)
-    assert (tmp_path / "blocked" / "curves.png").exists()
+    assert (tmp_path / "blocked" / "curves.png").exists() and (tmp_path / "blocked" / "snapshots.png").exists()
+    # a second process that dies without a word (killed): its pictures are drawn here instead
+    monkeypatch.setattr(cli, "_draw_and_report", lambda folder, snapshots, sending: os._exit(1))
+    assert _figure_bytes(draw("died")) == _figure_bytes(tmp_path / "one")
 
 
 def test_one_dimensional_run_draws_the_figure_1_picture(tmp_path):

@@ -82,6 +82,23 @@ def test_linear_relu_gives_the_numbers_of_linear_then_relu():
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+@pytest.mark.parametrize("x_shape", [(16, 8), (2, 5, 8), (0, 8)])
+def test_a_one_output_layers_input_gradient_is_the_plain_one(x_shape, dtype):
+    """A layer with one output (D's last) computes dL/dx = g @ weight as the elementwise outer product g * weight:
+    the same values as the plain graph's matmul (each entry one product); first and second derivatives checked."""
+    x, weight, bias = linear_inputs(x_shape, 1, True, dtype=dtype)
+    cotangent = tg.randn(*x_shape[:-1], 1, dtype=dtype, generator=tg.Generator(2))
+    for fused_layer, plain_layer in ((fused_ops.linear, tg.linear),
+                                     (fused_ops.linear_relu, lambda *a: tg.relu(tg.linear(*a)))):
+        (fused,) = tg.grad(fused_layer(x, weight, bias), [x], cotangent)
+        (plain,) = tg.grad(plain_layer(x, weight, bias), [x], cotangent)
+        np.testing.assert_array_equal(fused.numpy(), plain.numpy())
+    small = linear_inputs((5, 3), 1, True)
+    assert tg.testing.gradcheck(fused_ops.linear, small)
+    assert tg.testing.gradgradcheck(fused_ops.linear, small)
+
+
 def test_linear_relu_second_derivatives_match_the_unfused_graph():
     """A gradient penalty's core: d/dweight of |d out/dx|^2, through the fused node and through linear + relu."""
     x, weight, bias = linear_inputs((6, 3), 5, True)

@@ -405,15 +405,15 @@ def _folder_value(value):
 def draw_figures(out, history, snapshots, data, plots, processes=2):
     """The pictures of a run: curves.png, and game.png (1-D) or samples.png, snapshots.png and training.gif (2-D).
 
-    processes=2 draws a 2-D run's training.gif and samples.png in a second process while this one draws the
+    processes=2 draws a 2-D run's samples.png and training.gif in a second process while this one draws the
     other two (about half the time each, so the pictures take about half as long on a machine with two cores);
     the files are the same as with processes=1, which draws them one after the other. The second process is a
-    fork of this one (it starts at once, sharing what is loaded), so it is used only on Linux with more than one
-    core; elsewhere the pictures are drawn here, one after the other."""
+    fork of this one (it starts at once, sharing what is loaded) that exits when its two pictures are written, so
+    it is used only on Linux with more than one core; elsewhere the pictures are drawn here, one after the other."""
     n_modes = getattr(data, "n_modes", None)
     two_d = bool(snapshots) and snapshots[0]["kind"] == "2d"
-    with _second_process(processes > 1 and two_d) as second:
-        beside = second.submit(_draw_final_and_animation, out, snapshots) if second is not None else None
+    beside = _start_beside(out, snapshots) if processes > 1 and two_d else None
+    try:
         plots.plot_curves(history, os.path.join(out, "curves.png"), n_modes=n_modes, dim=data.dim)
         if not snapshots:
             return
@@ -421,10 +421,14 @@ def draw_figures(out, history, snapshots, data, plots, processes=2):
             plots.plot_game_1d(snapshots, os.path.join(out, "game.png"))
             return
         plots.plot_snapshots_2d(snapshots, os.path.join(out, "snapshots.png"))
-        if beside is None:
-            _draw_final_and_animation(out, snapshots)
-        else:
-            beside.result()         # re-raises what went wrong there (an OSError writing the files, say)
+    except BaseException:
+        if beside is not None:
+            _finish_beside(beside, out, snapshots, report=False)   # wait for it; this error is the one to report
+        raise
+    if beside is None:
+        _draw_final_and_animation(out, snapshots)
+    else:
+        _finish_beside(beside, out, snapshots)
 
 
 def _draw_final_and_animation(out, snapshots):
@@ -435,17 +439,53 @@ def _draw_final_and_animation(out, snapshots):
     plots.animate_2d(snapshots, os.path.join(out, "training.gif"))
 
 
-@contextlib.contextmanager
-def _second_process(wanted):
-    """A pool of one forked worker process when ``wanted`` and this is Linux with two or more cores, else None.
-    (On macOS fork is unsafe, and a spawned process would spend the time saved importing matplotlib again.)"""
-    if not (wanted and sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1):
-        yield None
-        return
+def _start_beside(out, snapshots):
+    """A forked process drawing _draw_final_and_animation(out, snapshots), and the end of a pipe on which it
+    reports how that went; None where fork is not used (not Linux, or a single core: see draw_figures)."""
+    if not (sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1):
+        return None
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield pool
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_draw_and_report, args=(out, snapshots, sending), daemon=True)
+    process.start()
+    sending.close()          # the child holds the only sending end: if it dies, receiving.recv() raises EOFError
+    return process, receiving
+
+
+def _draw_and_report(out, snapshots, sending):
+    """In the forked process: draw, then send None, or what went wrong (re-raised by _finish_beside)."""
+    try:
+        _draw_final_and_animation(out, snapshots)
+        outcome = None
+    except BaseException as error:     # Ctrl-C reaches both processes; the parent reports it
+        outcome = error
+    try:
+        sending.send(outcome)
+    except BrokenPipeError:            # the parent is gone (killed): nobody to tell
+        pass
+    except Exception:                  # an exception that cannot be pickled: its message instead
+        sending.send(RuntimeError(f"drawing samples.png and training.gif: {outcome!r}"))
+
+
+def _finish_beside(beside, out, snapshots, report=True):
+    """Wait for the process of _start_beside and (report=True) re-raise its error; if it died without a word
+    (killed, out of memory), draw its two pictures here instead."""
+    process, receiving = beside
+    died, error = False, None
+    try:
+        error = receiving.recv()
+    except EOFError:
+        died = True
+    finally:
+        process.join()
+        receiving.close()
+    if not report:
+        return
+    if died:
+        _draw_final_and_animation(out, snapshots)
+    elif error is not None:
+        raise error
 
 
 def _progress_bar(total, initial, quiet):

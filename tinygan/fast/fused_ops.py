@@ -122,7 +122,8 @@ class LinearBackward(Function):
         outputs = []
         if wanted[0]:
             # one output (D's last layer): g @ weight is an outer product, which BLAS computes ten times slower
-            # than the elementwise product (the same numbers: each entry is one product, no sum)
+            # than the elementwise product (the same values: each entry is one product, no sum; only a zero's
+            # sign can differ, 0 * -w being -0.0 where the matmul's sum gives +0.0)
             outputs.append(grad * weight if weight.shape[0] == 1 else xp.matmul(grad, weight))
         if wanted[1]:
             outputs.append(xp.matmul(grad.T, x))
