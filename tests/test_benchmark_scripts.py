@@ -146,3 +146,13 @@ def test_recipe_benchmark_reads_a_tinygan_train_run():
     assert run["command"].endswith("train ring --steps 20 --batch-size 32 --quiet --out <tmpdir>")
     failed = engine.time_tinygan_train(["ring", "--steps", "-3"])
     assert failed["error"].startswith("exit 2: tinygan: error:")
+
+
+def test_recipe_benchmark_refuses_a_presets_folder_that_holds_a_run(tmp_path, capsys):
+    """A finished run in --presets-out would not train again (and would be timed as a PASS): refused, in one line."""
+    import recipe
+    (tmp_path / "ring").mkdir()
+    with pytest.raises(SystemExit) as stopped:
+        recipe.main(["--presets", "--presets-out", str(tmp_path), "--recipes", "ring"])
+    assert stopped.value.code == 2
+    assert "--presets-out" in capsys.readouterr().err

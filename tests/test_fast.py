@@ -246,40 +246,49 @@ def test_fused_adam_continues_exactly_after_load_state_dict_and_deepcopy(captura
                                 optimizer.state[params[0]]["exp_avg"].numpy())
 
 
-@pytest.mark.parametrize("capturable", [False, True], ids=["counts-in-python", "capturable"])
-def test_fused_adam_follows_a_state_tensor_given_new_memory(capturable):
-    """A state tensor that no longer views its place in the flat buffers (``.data =``, set_, load_state_dict)
-    makes the buffers be rebuilt from the state, as the plain Adam would read it."""
+def fused_and_plain_side_by_side(capturable, change_at, change, check_step=None):
+    """Four steps of a fused Adam and of a plain one on the same parameters and gradients, with ``change(group,
+    optimizer)`` applied to both before step ``change_at``; the parameters must agree to the bit after every step
+    (and ``check_step(optimizer, params, reference, reference_params)`` hold). Returns the fused optimizer and its
+    parameters."""
     params, reference_params = adam_params(), adam_params()
     optimizer = optim.Adam(params, lr=0.1, fused=True, capturable=capturable)
     reference = optim.Adam(reference_params, lr=0.1, capturable=capturable)
     for step in range(4):
         for group, opt in ((params, optimizer), (reference_params, reference)):
             set_grads(group, step)
-            if step == 2:   # the first moment of parameter 0 restarts from zeros, in new memory
-                opt.state[group[0]]["exp_avg"].data = tg.zeros(*group[0].shape)
+            if step == change_at:
+                change(group, opt)
             opt.step()
         for ours, theirs in zip(params, reference_params):
             np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        if check_step is not None:
+            check_step(optimizer, params, reference, reference_params)
+    return optimizer, params
+
+
+@pytest.mark.parametrize("capturable", [False, True], ids=["counts-in-python", "capturable"])
+def test_fused_adam_follows_a_state_tensor_given_new_memory(capturable):
+    """A state tensor that no longer views its place in the flat buffers (``.data =``, set_, load_state_dict)
+    makes the buffers be rebuilt from the state, as the plain Adam would read it."""
+    def restart_first_moment(group, opt):   # the first moment of parameter 0 restarts from zeros, in new memory
+        opt.state[group[0]]["exp_avg"].data = tg.zeros(*group[0].shape)
+
+    def same_first_moment(optimizer, params, reference, reference_params):
         np.testing.assert_array_equal(optimizer.state[params[0]]["exp_avg"].numpy(),
                                       reference.state[reference_params[0]]["exp_avg"].numpy())
+
+    fused_and_plain_side_by_side(capturable, 2, restart_first_moment, same_first_moment)
 
 
 @pytest.mark.parametrize("capturable", [False, True], ids=["counts-in-python", "capturable"])
 def test_adam_with_parameters_at_different_steps_gives_the_one_by_one_numbers(capturable):
     """Counts kept in Python: the group falls back to the one-by-one update. Capturable: each parameter's count
     has its own place in the flat step buffer, and its own bias corrections."""
-    params, reference_params = adam_params(), adam_params()
-    optimizer = optim.Adam(params, lr=0.1, fused=True, capturable=capturable)
-    reference = optim.Adam(reference_params, lr=0.1, capturable=capturable)
-    for step in range(4):
-        for group, opt in ((params, optimizer), (reference_params, reference)):
-            set_grads(group, step)
-            if step == 1:
-                group[1].grad = None  # parameter 1 skips a step: from now on the steps differ
-            opt.step()
-        for ours, theirs in zip(params, reference_params):
-            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    def skip_parameter_1(group, opt):   # parameter 1 skips a step: from now on the steps differ
+        group[1].grad = None
+
+    optimizer, params = fused_and_plain_side_by_side(capturable, 1, skip_parameter_1)
     assert [float(optimizer.state[p]["step"]) for p in params] == [4, 3, 4]
     if capturable:   # the last step, at steps (4, 3, 4), was one flat update
         buffers = next(iter(optimizer.fused.groups.values()))
