@@ -105,17 +105,31 @@ def test_presets_script_prints_a_row_per_dataset():
 
 
 def test_recipe_benchmark_times_the_trainer_its_bare_step_and_its_draws():
-    """recipe.py --trainer's measurement: three positive times per step, and the draws it times alone are the
+    """recipe.py --trainer's measurement: four positive times per step, and the draws it times alone are the
     trainer's own (Trainer._random_numbers: a data batch and latent batches of the config's batch size)."""
     import recipe
     problem = recipe.Problem("shared-64", 0)
     problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
     problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
-    trained, bare, draws = recipe.time_trainer(problem, steps=3, repeats=1)
-    assert trained > 0 and bare > 0 and draws > 0
+    trained, bare, draws, evaluation = recipe.time_trainer(problem, steps=3, repeats=1)
+    assert trained > 0 and bare > 0 and draws > 0 and evaluation > 0
     batches, (real, _, z), penalized = train.Trainer.from_config(problem.config)._random_numbers(1)
     assert real.shape == (32, 2) and z.shape == (32, problem.config.latent_dim) and penalized == (True,)
     assert len(batches) == 1 and batches[0][0] is real
+
+
+def test_recipe_benchmark_times_a_trained_state_against_the_initial_one():
+    """recipe.py --trained-state: two positive times per step, and the count of subnormal numbers among the Adam
+    moments of the trained state, out of all of them (two per parameter number, of G and D)."""
+    import recipe
+    problem = recipe.Problem("ring", 0)
+    problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
+    problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
+    fresh, trained, subnormal, total = recipe.time_trained_state(problem, steps=30, repeats=1, window=4)
+    assert fresh > 0 and trained > 0
+    numbers = sum(p.numel() for model in recipe.TinyganStep(problem, "x", True).trainer.players(None)
+                  for p in model.parameters())
+    assert total == 2 * numbers and 0 <= subnormal <= total
 
 
 @pytest.mark.parametrize("recipe_name", ["shared-64", "ring"])

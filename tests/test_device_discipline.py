@@ -426,3 +426,23 @@ def test_the_gpu_side_of_the_ring_benchmark_runs(simulated_cuda, capsys):
     assert "gpu      simulated device" in out
     assert "host-device synchronisation inside a step: none seen by cupyx.allow_synchronize(False)   PASS" in out
     assert any(line.startswith("small    tinygan") for line in out.splitlines())
+
+
+def test_the_gpu_side_of_the_recipe_benchmark_runs(simulated_cuda, capsys):
+    """benchmarks/recipe.py --device cuda --quick on the simulated device: the recipes' step runs on the device at
+    the batch sizes given (its figures mean nothing here), and its check with cupyx.allow_synchronize(False)
+    passes; its numbers agree with the CPU's recorded step. PyTorch has no CUDA here, so tinygan is timed alone."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+    import recipe
+    assert recipe.main(["--device", "cuda", "--quick", "--recipes", "shared-64", "ring", "--batches", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "gpu      simulated device" in out
+    for label in ("shared-64/32", "ring/32"):
+        assert f"[{label}] check passed: tinygan-cpu, tinygan agree on the history numbers of 3 steps" in out
+        assert (f"[{label}] host-device synchronisation inside a step: none seen by cupyx.allow_synchronize(False)"
+                f"   PASS") in out
+        assert any(line.startswith(f"  {label} ") for line in out.splitlines())
+    problem = recipe.Problem("ring", 0, "cuda", 32)
+    (step,) = recipe.build(problem, ["tinygan", "tg-eager", "jax"])
+    assert step.trainer.device.type == "cuda" and not step.trainer.compile
+    assert problem.config.batch_size == 32 and problem.batches[0][0].shape == (32, 2)
