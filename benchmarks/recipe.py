@@ -51,7 +51,9 @@ for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
+import gc  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -64,6 +66,7 @@ sys.path.insert(0, BENCHMARKS)
 from engine import (add_timing_arguments, load_average, measure, numpy_blas_name, time_tinygan_train,  # noqa: E402
                     usable_cpus, warm_up)
 from engine import torch  # noqa: E402  (None when PyTorch is not installed)
+from ring8 import SyncedWindows, check_no_sync, freeze_heap, gpu_name  # noqa: E402
 
 import tinygan as tg  # noqa: E402
 from tinygan import train  # noqa: E402
@@ -356,6 +359,18 @@ def check(impls):
 # the trainer against its bare step
 # ---------------------------------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def frozen_heap():
+    """ring8.freeze_heap for the block (the objects of torch, jax and the models left out of garbage collections,
+    which tinygan's steps would otherwise pay for; see there), and the heap given back after it, for a caller
+    that runs main() inside its own process (the tests)."""
+    freeze_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def time_trainer(problem, steps, repeats):
     """(seconds per step of Trainer.train, of the bare recorded step, of the trainer's random draws alone, of its
     evaluations spread over the steps between two), interleaved, over ``repeats`` windows.
@@ -478,7 +493,6 @@ def print_context(device):
     print(f"  numpy    {numpy.__version__}, BLAS {numpy_blas_name()}")
     print(f"  tinygan  {tg.__version__} from {os.path.dirname(tg.__file__)}")
     if device == "cuda":
-        from ring8 import gpu_name
         print(f"  gpu      {gpu_name()}, CuPy {tg.backend.CUDA.xp.__version__}")
         cuda = torch is not None and torch.cuda.is_available()
         print(f"  torch    {torch.__version__ + ' CUDA' if cuda else 'without CUDA here; skipped'}")
@@ -533,8 +547,10 @@ def main(argv=None):
         print(f"the recorded step from the initial weights and after {args.trained_state} steps of Trainer.train, "
               f"interleaved")
         for recipe in args.recipes:
-            fresh, trained, subnormal, total = time_trained_state(Problem(recipe, args.seed), args.trained_state,
-                                                                  args.repeats, args.trainer_steps)
+            problem = Problem(recipe, args.seed)
+            with frozen_heap():
+                fresh, trained, subnormal, total = time_trained_state(problem, args.trained_state, args.repeats,
+                                                                      args.trainer_steps)
             print(f"  {recipe:<10} initial {fresh * 1e3:.2f} ms, trained {trained * 1e3:.2f} ms per step: "
                   f"trained / initial {trained / fresh:.3f};  {subnormal} of the {total} Adam moments subnormal")
         return 0
@@ -563,17 +579,17 @@ def main(argv=None):
             print(f"[{label}] check passed: {', '.join(impl.name for impl in checked)} agree on the history numbers "
                   f"of {CHECK_STEPS} steps")
             if args.device == "cuda":
-                from ring8 import SyncedWindows, check_no_sync
                 if impls[0].name == "tinygan":
                     print(f"[{label}] {check_no_sync(impls[0])}")
                 impls = [SyncedWindows(impl) for impl in impls]    # a window ends when the GPU has done its steps
-            slowest = warm_up(impls, args.warmup_seconds)
-            steps = args.steps or max(problem.every, round(args.window_seconds / slowest))
-            steps = -(-steps // problem.every) * problem.every     # whole cycles of a lazy penalty
-            for impl in impls:
-                if args.device == "cuda":
-                    impl.every, impl.count = steps, 0
-            times = measure(impls, args.repeats, steps)
+            with frozen_heap():
+                slowest = warm_up(impls, args.warmup_seconds)
+                steps = args.steps or max(problem.every, round(args.window_seconds / slowest))
+                steps = -(-steps // problem.every) * problem.every     # whole cycles of a lazy penalty
+                for impl in impls:
+                    if args.device == "cuda":
+                        impl.every, impl.count = steps, 0
+                times = measure(impls, args.repeats, steps)
             results[label] = {name: statistics.median(values) for name, values in times.items()}
             line = ", ".join(f"{name} {seconds * 1e3:.2f} ms" for name, seconds in results[label].items())
             print(f"[{label}] {args.repeats} windows x {steps} steps: {line}")
@@ -601,8 +617,9 @@ def main(argv=None):
               "trainer's random\ndraws and its evaluations (each timed alone, per step) are what the rest is "
               "made of, with the trainer's Python")
         for recipe in args.recipes:
-            trained, bare, draws, evaluation = time_trainer(Problem(recipe, args.seed), args.trainer_steps,
-                                                            max(3, args.repeats // 2))
+            problem = Problem(recipe, args.seed)
+            with frozen_heap():
+                trained, bare, draws, evaluation = time_trainer(problem, args.trainer_steps, max(3, args.repeats // 2))
             ratio = trained / bare
             print(f"  {recipe:<10} train {trained * 1e3:.2f} ms, bare {bare * 1e3:.2f} ms per step: {ratio:.2f} "
                   f"(target <= {TRAINER_LIMIT:.2f}): {'PASS' if ratio <= TRAINER_LIMIT else 'MISS'};  draws "

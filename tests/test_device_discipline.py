@@ -435,6 +435,7 @@ def test_the_gpu_side_of_the_recipe_benchmark_runs(simulated_cuda, capsys):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
     import recipe
     assert recipe.main(["--device", "cuda", "--quick", "--recipes", "shared-64", "ring", "--batches", "32"]) == 0
+    assert gc.get_freeze_count() == 0      # the heap frozen for the timing was given back
     out = capsys.readouterr().out
     assert "gpu      simulated device" in out
     for label in ("shared-64/32", "ring/32"):
