@@ -9,6 +9,7 @@ happen, so that none passes by running everything eagerly.
 
 import ast
 import copy
+import gc
 
 import numpy as np
 import pytest
@@ -341,6 +342,60 @@ def test_adam_without_capturable_is_refused_and_every_call_still_computes_eagerl
                 step(x, y)
         assert_same(compiled_side.state(), eager_side.state())
     assert step.calls_replayed == 0
+
+
+def test_a_frozen_heap_is_refused_while_recording_and_a_replay_never_misses_a_frozen_tensors_change():
+    """compile finds the tensors a step uses through the garbage collector, which does not list objects frozen by
+    gc.freeze: a frozen weight read by the step would be recorded as a constant, and a replay would ignore a later
+    change to it. So recording refuses a frozen heap (each refused call still runs eagerly, and does not count as
+    a recording); after gc.unfreeze the step compiles, and freezing again once it replays keeps the replays
+    right."""
+    weight = tg.tensor([1.0, 2.0, 3.0])
+    ones = tg.ones(3)
+
+    def step(x):
+        return (x * weight).sum()
+
+    compiled = tg.compile(step)
+    gc.collect()
+    gc.freeze()
+    try:
+        results = []
+        for call in range(EAGER_CALLS):
+            if call < compiler.WARM_UP_CALLS:
+                results.append(compiled(ones).item())
+            else:
+                with pytest.raises(RecordingError, match=r"gc\.freeze.*gc\.unfreeze\(\)"):
+                    compiled(ones)
+        assert results == [6.0] and compiled.calls_replayed == 0
+        gc.unfreeze()
+        for _ in range(compiler.RECORDINGS + 1):    # the two recordings, then a replay
+            assert compiled(ones).item() == 6.0
+        assert compiled.calls_replayed == 1
+        gc.freeze()
+        with tg.no_grad():
+            weight.mul_(10.0)          # a change outside the step: the replay reads the weight's own memory
+        assert compiled(ones).item() == 60.0 and compiled.calls_replayed == 2
+    finally:
+        gc.unfreeze()
+
+
+def test_a_refused_recording_of_a_frozen_heap_still_makes_the_steps_updates():
+    compiled_side, eager_side = Regression(), Regression()
+    step = tg.compile(compiled_side.step)
+    gc.collect()
+    gc.freeze()
+    try:
+        for call, (x, y) in enumerate(batches(EAGER_CALLS)):
+            want = eager_side.step(x, y)
+            if call < compiler.WARM_UP_CALLS:
+                assert_same(step(x, y), want)
+            else:
+                with pytest.raises(RecordingError, match="gc.freeze"):
+                    step(x, y)
+            assert_same(compiled_side.state(), eager_side.state())
+    finally:
+        gc.unfreeze()
 
 
 def _eager_then_error(function, calls, error, match, make_args):

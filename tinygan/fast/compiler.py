@@ -30,6 +30,10 @@ every call. What the recording cannot follow, and how each is caught:
     - an array that the step replaces rather than updates in place, when it lives across calls: the two
       recordings differ in which array they read; refused;
     - a tensor argument changed in place (a replay changes its private copy of it): refused while recording;
+    - a heap frozen with gc.freeze while the step records: the recorder finds the tensors a step may use through
+      the garbage collector, which does not list frozen objects, so a frozen tensor would be taken for a constant
+      (and a replay would miss its later changes); refused, and the refused call does not count as a recording:
+      call gc.unfreeze() and the next call records (freezing again once the step replays is fine);
     - anything else the recorder did not see: the replay check against the eager call fails; refused;
     - state replaced between calls, after the recording (p.set_(...), Module.to, an optimizer's
       load_state_dict): each replay first checks that the tensors whose memory it uses still exist and hold the
@@ -100,6 +104,15 @@ class CompiledFunction:
         if capture.program is not None:
             self.calls_replayed += 1
             return capture.replay(args, kwargs)
+        if capture.calls >= WARM_UP_CALLS and gc.get_freeze_count():
+            # not counted as a recording: once the heap is unfrozen, the next call records
+            self.function(*args, **kwargs)   # eagerly, as every refused call runs: its updates are made
+            raise RecordingError(
+                f"compile: {gc.get_freeze_count()} objects are frozen out of the garbage collector (gc.freeze); "
+                f"compile finds the tensors a step uses through the collector, which does not list frozen objects, "
+                f"so it would take a frozen tensor for a constant. Call gc.unfreeze() before the step records (its "
+                f"calls {WARM_UP_CALLS + 1} to {WARM_UP_CALLS + RECORDINGS}, and again after a new shape or replaced "
+                f"state); freezing again once it replays is fine")
         capture.calls += 1
         if capture.calls <= WARM_UP_CALLS:
             return self.function(*args, **kwargs)
