@@ -70,7 +70,6 @@ from ring8 import SyncedWindows, check_no_sync, freeze_heap, gpu_name  # noqa: E
 
 import tinygan as tg  # noqa: E402
 from tinygan import train  # noqa: E402
-from tinygan.fast import compiler  # noqa: E402
 
 try:
     import jax
@@ -97,7 +96,6 @@ TARGETS = [
     ("shared-64", "tinygan", "torch", 1 / 2.5),
     ("shared", "tinygan", "jax", 1 / 0.8),
 ]
-RECORDING_CALLS = compiler.WARM_UP_CALLS + compiler.RECORDINGS   # calls of a kind of step before it replays
 GPU_BATCHES = [256, 65536]   # --device cuda: a toy batch, where launches cost most, and one that fills the GPU
 TRAINER_LIMIT = 1.10   # Trainer.train within 10% of the bare recorded step
 PRESET_LIMIT = 240.0   # seconds of `tinygan train ring` and `tinygan train grid`, each end to end, run alone
@@ -365,9 +363,7 @@ def check(impls):
 def frozen_heap():
     """ring8.freeze_heap for the block (the objects of torch, jax and the models left out of garbage collections,
     which tinygan's steps would otherwise pay for; see there), and the heap given back after it, for a caller
-    that runs main() inside its own process (the tests). Only around steps that are recorded already: tg.compile
-    refuses to record with a frozen heap (the collector does not list frozen tensors), which is why --trainer and
-    --trained-state, whose bare step records anew in each window, run unfrozen."""
+    that runs main() inside its own process (the tests)."""
     freeze_heap()
     try:
         yield
@@ -551,8 +547,10 @@ def main(argv=None):
         print(f"the recorded step from the initial weights and after {args.trained_state} steps of Trainer.train, "
               f"interleaved")
         for recipe in args.recipes:
-            fresh, trained, subnormal, total = time_trained_state(Problem(recipe, args.seed), args.trained_state,
-                                                                  args.repeats, args.trainer_steps)
+            problem = Problem(recipe, args.seed)
+            with frozen_heap():
+                fresh, trained, subnormal, total = time_trained_state(problem, args.trained_state, args.repeats,
+                                                                      args.trainer_steps)
             print(f"  {recipe:<10} initial {fresh * 1e3:.2f} ms, trained {trained * 1e3:.2f} ms per step: "
                   f"trained / initial {trained / fresh:.3f};  {subnormal} of the {total} Adam moments subnormal")
         return 0
@@ -584,9 +582,6 @@ def main(argv=None):
                 if impls[0].name == "tinygan":
                     print(f"[{label}] {check_no_sync(impls[0])}")
                 impls = [SyncedWindows(impl) for impl in impls]    # a window ends when the GPU has done its steps
-            for _ in range(RECORDING_CALLS * problem.every):   # every kind of step recorded, outside the freeze
-                for impl in impls:
-                    impl.step()
             with frozen_heap():
                 slowest = warm_up(impls, args.warmup_seconds)
                 steps = args.steps or max(problem.every, round(args.window_seconds / slowest))
@@ -622,8 +617,9 @@ def main(argv=None):
               "trainer's random\ndraws and its evaluations (each timed alone, per step) are what the rest is "
               "made of, with the trainer's Python")
         for recipe in args.recipes:
-            trained, bare, draws, evaluation = time_trainer(Problem(recipe, args.seed), args.trainer_steps,
-                                                            max(3, args.repeats // 2))
+            problem = Problem(recipe, args.seed)
+            with frozen_heap():
+                trained, bare, draws, evaluation = time_trainer(problem, args.trainer_steps, max(3, args.repeats // 2))
             ratio = trained / bare
             print(f"  {recipe:<10} train {trained * 1e3:.2f} ms, bare {bare * 1e3:.2f} ms per step: {ratio:.2f} "
                   f"(target <= {TRAINER_LIMIT:.2f}): {'PASS' if ratio <= TRAINER_LIMIT else 'MISS'};  draws "
