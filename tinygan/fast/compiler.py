@@ -30,10 +30,6 @@ every call. What the recording cannot follow, and how each is caught:
     - an array that the step replaces rather than updates in place, when it lives across calls: the two
       recordings differ in which array they read; refused;
     - a tensor argument changed in place (a replay changes its private copy of it): refused while recording;
-    - a heap frozen with gc.freeze while the step records: the recorder finds the tensors a step may use through
-      the garbage collector, which does not list frozen objects, so a frozen tensor would be taken for a constant
-      (and a replay would miss its later changes); refused, and the refused call does not count as a recording:
-      call gc.unfreeze() and the next call records (freezing again once the step replays is fine);
     - anything else the recorder did not see: the replay check against the eager call fails; refused;
     - state replaced between calls, after the recording (p.set_(...), Module.to, an optimizer's
       load_state_dict): each replay first checks that the tensors whose memory it uses still exist and hold the
@@ -44,6 +40,10 @@ recordings still differ. Non-tensor arguments (numbers, strings, flags) choose t
 new value is compiled on its own, like a new shape, and so is each pattern of the same tensor given in two places
 (step(x, x) and step(x, y) are recorded apart; a tensor given twice is one input). After changing anything the
 step reads from Python (a learning rate set by hand), call ``reset()``.
+
+The recorder finds the tensors a step may use through the garbage collector (gc.get_objects), which does not list
+objects frozen by gc.freeze; with a frozen heap it unfreezes it to list them and freezes it again, which freezes
+what was made since as well (the collector cannot freeze part of the heap).
 
 The arrays a step makes and nothing keeps after it (its intermediate results) share buffers in the replay, as a
 compiler's memory plan does (backend/recording.py's ``share_buffers``); ``compile(fn, share_buffers=False)``
@@ -104,15 +104,6 @@ class CompiledFunction:
         if capture.program is not None:
             self.calls_replayed += 1
             return capture.replay(args, kwargs)
-        if capture.calls >= WARM_UP_CALLS and gc.get_freeze_count():
-            # not counted as a recording: once the heap is unfrozen, the next call records
-            self.function(*args, **kwargs)   # eagerly, as every refused call runs: its updates are made
-            raise RecordingError(
-                f"compile: {gc.get_freeze_count()} objects are frozen out of the garbage collector (gc.freeze); "
-                f"compile finds the tensors a step uses through the collector, which does not list frozen objects, "
-                f"so it would take a frozen tensor for a constant. Call gc.unfreeze() before the step records (its "
-                f"calls {WARM_UP_CALLS + 1} to {WARM_UP_CALLS + RECORDINGS}, and again after a new shape or replaced "
-                f"state); freezing again once it replays is fine")
         capture.calls += 1
         if capture.calls <= WARM_UP_CALLS:
             return self.function(*args, **kwargs)
@@ -259,10 +250,20 @@ def _rebuild(structure):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _all_tensors():
-    """Every tensor alive (the garbage collector tracks them all): the state a step may read or update."""
-    with warnings.catch_warnings():   # isinstance on some libraries' lazy module objects warns (torch's)
-        warnings.simplefilter("ignore")
-        return [item for item in gc.get_objects() if isinstance(item, TensorBase)]
+    """Every tensor alive (the garbage collector tracks them all): the state a step may read or update.
+
+    gc.get_objects leaves out the objects frozen by gc.freeze, and a frozen tensor left out would be recorded as a
+    constant (a replay would miss its later changes): a frozen heap is unfrozen to list them, then frozen again."""
+    frozen = gc.get_freeze_count() > 0
+    if frozen:
+        gc.unfreeze()
+    try:
+        with warnings.catch_warnings():   # isinstance on some libraries' lazy module objects warns (torch's)
+            warnings.simplefilter("ignore")
+            return [item for item in gc.get_objects() if isinstance(item, TensorBase)]
+    finally:
+        if frozen:
+            gc.freeze()
 
 
 def _swap_in(recorder, inputs):
