@@ -52,6 +52,7 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
+import gc  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -62,7 +63,7 @@ BENCHMARKS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCHMARKS)
 # engine.py puts this checkout's tinygan first on sys.path and imports torch when it is installed.
 from engine import (add_timing_arguments, load_average, measure, numpy_blas_name, time_tinygan_train,  # noqa: E402
-                    usable_cpus, warm_up)
+                    time_window, usable_cpus, warm_up)
 from engine import torch  # noqa: E402  (None when PyTorch is not installed)
 
 import tinygan as tg  # noqa: E402
@@ -403,21 +404,41 @@ def time_trained_state(problem, steps, repeats, window):
 
     The question it answers: do the numbers a long run reaches make the same program slower? A trained state has
     units that no input switches on; their Adam moments decay geometrically into the subnormal floats, on which
-    some x86 arithmetic is slow."""
+    some x86 arithmetic is slow. The initial side is built afresh from the initial weights before each of its
+    windows and stepped past its recordings (warmed), so every window times the first ``window`` steps after
+    that: one initial side run on through all the windows would itself train (7,000 steps with the defaults) and
+    stop being the initial state. The trained side runs on from its state; its moments are counted at the end."""
     trainer = train.Trainer.from_config(dataclasses.replace(problem.config, eval_every=500))
     trainer.train(steps)
-    fresh, trained = TinyganStep(problem, "fresh", True), TinyganStep(problem, "trained", True)
-    trained.trainer.load_state_dict(trainer.state_dict())
-    for impl in (fresh, trained):
-        for _ in range(4 * problem.every + 2):     # past the recordings of both kinds of step
-            impl.step()
-    times = measure([fresh, trained], repeats, window)
-    tiny = numpy.finfo(numpy.float32).tiny
-    moments = [state[name].numpy() for optimizer in (trained.trainer.opt_G, trained.trainer.opt_D)
+    trained = warmed(TinyganStep(problem, "trained", True), trainer.state_dict())
+    fresh_times, trained_times = [], []
+    for _ in range(repeats):
+        fresh = warmed(TinyganStep(problem, "fresh", True))
+        gc.collect()
+        fresh_times.append(time_window(fresh, window))
+        gc.collect()
+        trained_times.append(time_window(trained, window))
+    return (statistics.median(fresh_times), statistics.median(trained_times)) + subnormal_moments(trained.trainer)
+
+
+def subnormal_moments(trainer):
+    """(how many of the Adam moments of G and D are subnormal floats, how many there are): two per parameter
+    number, exp_avg and exp_avg_sq."""
+    moments = [state[name].numpy() for optimizer in (trainer.opt_G, trainer.opt_D)
                for state in optimizer.state.values() for name in ("exp_avg", "exp_avg_sq")]
+    tiny = numpy.finfo(moments[0].dtype).tiny
     subnormal = sum(int(((values != 0) & (numpy.abs(values) < tiny)).sum()) for values in moments)
-    return (statistics.median(times["fresh"]), statistics.median(times["trained"]), subnormal,
-            sum(values.size for values in moments))
+    return subnormal, sum(values.size for values in moments)
+
+
+def warmed(impl, state=None):
+    """``impl`` (a recorded TinyganStep) from ``state`` (a Trainer.state_dict; None: its initial weights), run
+    past the recordings of both kinds of step, with and without a lazy penalty (4 of its cycles, and 2 steps)."""
+    if state is not None:
+        impl.trainer.load_state_dict(state)
+    for _ in range(4 * impl.problem.every + 2):
+        impl.step()
+    return impl
 
 
 def trainer_memory(problem, steps):

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
@@ -130,6 +131,54 @@ def test_recipe_benchmark_times_a_trained_state_against_the_initial_one():
     numbers = sum(p.numel() for model in recipe.TinyganStep(problem, "x", True).trainer.players(None)
                   for p in model.parameters())
     assert total == 2 * numbers and 0 <= subnormal <= total
+
+
+def test_recipe_benchmark_counts_the_subnormal_adam_moments():
+    """--trained-state's count: the nonzero moments below the smallest normal float32, of G's and D's Adam (not
+    the zeros, not the normal numbers)."""
+    import recipe
+    problem = small_problem("ring")
+    step = recipe.warmed(recipe.TinyganStep(problem, "x", True))
+    assert recipe.subnormal_moments(step.trainer)[0] == 0
+    tiny = numpy.finfo(numpy.float32).tiny
+    state_g = next(iter(step.trainer.opt_G.state.values()))
+    state_d = next(iter(step.trainer.opt_D.state.values()))
+    state_g["exp_avg_sq"].array.reshape(-1)[:3] = [tiny / 2, tiny, 0.0]      # one subnormal, a normal, a zero
+    state_d["exp_avg"].array.reshape(-1)[:2] = [-tiny / 4, tiny / 2 ** 20]    # two subnormals
+    assert recipe.subnormal_moments(step.trainer)[0] == 3
+
+
+def test_recipe_benchmark_times_each_initial_window_from_the_initial_weights(monkeypatch):
+    """--trained-state: each window of the initial side starts from the initial weights, past its recordings (it
+    does not train on through the windows), and the trained side from where its last window ended."""
+    import recipe
+    problem = small_problem("ring")
+    starts = []
+
+    def time_window(impl, steps):
+        starts.append((impl.name, impl.index, impl.trainer.G.state_dict()["net.0.weight"].numpy().copy()))
+        for _ in range(steps):
+            impl.step()
+        return 1.0
+
+    monkeypatch.setattr(recipe, "time_window", time_window)
+    recipe.time_trained_state(problem, steps=30, repeats=3, window=5)
+    warm = 4 * problem.every + 2
+    fresh = recipe.warmed(recipe.TinyganStep(problem, "x", True)).trainer.G.state_dict()["net.0.weight"].numpy()
+    assert [(name, index) for name, index, _ in starts] == [("fresh", warm), ("trained", warm), ("fresh", warm),
+                                                            ("trained", warm + 5), ("fresh", warm),
+                                                            ("trained", warm + 10)]
+    assert all((weights == fresh).all() for name, _, weights in starts if name == "fresh")
+    assert not any((weights == fresh).all() for name, _, weights in starts if name == "trained")
+
+
+def small_problem(recipe_name):
+    """recipe.py's Problem for ``recipe_name`` with tiny networks (16 x 2) and batches of 32."""
+    import recipe
+    problem = recipe.Problem(recipe_name, 0)
+    problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
+    problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
+    return problem
 
 
 @pytest.mark.parametrize("recipe_name", ["shared-64", "ring"])
