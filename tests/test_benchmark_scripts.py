@@ -211,6 +211,19 @@ def test_recipe_benchmark_reads_a_tinygan_train_run():
     assert failed["error"].startswith("exit 2: tinygan: error:")
 
 
+def test_recipe_benchmark_refuses_batches_where_they_do_not_apply_and_skips_the_targets(capsys):
+    """--batches sizes the timed steps only: refused with the trainer's measurements, and with it the targets
+    (set for the recipes' own batch sizes) are not judged."""
+    import recipe
+    with pytest.raises(SystemExit) as stopped:
+        recipe.main(["--trainer", "--batches", "32"])
+    assert stopped.value.code == 2 and "leave out --batches" in capsys.readouterr().err
+    assert recipe.main(["--quick", "--recipes", "shared-64", "--implementations", "tinygan", "--batches", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "[shared-64/32] check passed: tinygan agree" in out
+    assert "none checked: they are for the recipes' own batch sizes, and --batches changed them" in out
+
+
 def test_recipe_benchmark_refuses_a_presets_folder_that_holds_a_run(tmp_path, capsys):
     """A finished run in --presets-out would not train again (and would be timed as a PASS): refused, in one line."""
     import recipe
