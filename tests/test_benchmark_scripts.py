@@ -105,15 +105,20 @@ def test_presets_script_prints_a_row_per_dataset():
     assert "| gaussian | 100 |" in result.stdout and "| gmm2d | 100 |" in result.stdout
 
 
-def test_recipe_benchmark_times_the_trainer_its_bare_step_and_its_draws():
-    """recipe.py --trainer's measurement: four positive times per step, and the draws it times alone are the
-    trainer's own (Trainer._random_numbers: a data batch and latent batches of the config's batch size)."""
+def test_recipe_benchmark_times_the_trainer_its_bare_step_and_its_draws(monkeypatch):
+    """recipe.py --trainer's measurement: four positive times per step, the evaluation it times alone is one
+    Trainer.evaluate a window (these windows of 3 steps hold none of the trainer's own, every 500 steps), and the
+    draws it times alone are the trainer's own (Trainer._random_numbers: a data batch and latent batches of the
+    config's batch size)."""
     import recipe
     problem = recipe.Problem("shared-64", 0)
     problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
     problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
-    trained, bare, draws, evaluation = recipe.time_trainer(problem, steps=3, repeats=1)
+    evaluations, evaluate = [], train.Trainer.evaluate
+    monkeypatch.setattr(train.Trainer, "evaluate", lambda self: evaluations.append(self.step) or evaluate(self))
+    trained, bare, draws, evaluation = recipe.time_trainer(problem, steps=3, repeats=2)
     assert trained > 0 and bare > 0 and draws > 0 and evaluation > 0
+    assert len(evaluations) == 2
     batches, (real, _, z), penalized = train.Trainer.from_config(problem.config)._random_numbers(1)
     assert real.shape == (32, 2) and z.shape == (32, problem.config.latent_dim) and penalized == (True,)
     assert len(batches) == 1 and batches[0][0] is real
