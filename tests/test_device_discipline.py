@@ -431,7 +431,7 @@ def test_the_gpu_side_of_the_ring_benchmark_runs(simulated_cuda, capsys):
 def test_the_gpu_side_of_the_recipe_benchmark_runs(simulated_cuda, capsys):
     """benchmarks/recipe.py --device cuda --quick on the simulated device: the recipes' step runs on the device at
     the batch sizes given (its figures mean nothing here), and its check with cupyx.allow_synchronize(False)
-    passes; its numbers agree with the CPU's recorded step. PyTorch has no CUDA here, so tinygan is timed alone."""
+    passes; its numbers agree with the CPU's eager step. PyTorch has no CUDA here, so tinygan is timed alone."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
     import recipe
     assert recipe.main(["--device", "cuda", "--quick", "--recipes", "shared-64", "ring", "--batches", "32"]) == 0
