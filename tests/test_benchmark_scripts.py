@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
@@ -104,15 +105,20 @@ def test_presets_script_prints_a_row_per_dataset():
     assert "| gaussian | 100 |" in result.stdout and "| gmm2d | 100 |" in result.stdout
 
 
-def test_recipe_benchmark_times_the_trainer_its_bare_step_and_its_draws():
-    """recipe.py --trainer's measurement: four positive times per step, and the draws it times alone are the
-    trainer's own (Trainer._random_numbers: a data batch and latent batches of the config's batch size)."""
+def test_recipe_benchmark_times_the_trainer_its_bare_step_and_its_draws(monkeypatch):
+    """recipe.py --trainer's measurement: four positive times per step, the evaluation it times alone is one
+    Trainer.evaluate a window (these windows of 3 steps hold none of the trainer's own, every 500 steps), and the
+    draws it times alone are the trainer's own (Trainer._random_numbers: a data batch and latent batches of the
+    config's batch size)."""
     import recipe
     problem = recipe.Problem("shared-64", 0)
     problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
     problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
-    trained, bare, draws, evaluation = recipe.time_trainer(problem, steps=3, repeats=1)
+    evaluations, evaluate = [], train.Trainer.evaluate
+    monkeypatch.setattr(train.Trainer, "evaluate", lambda self: evaluations.append(self.step) or evaluate(self))
+    trained, bare, draws, evaluation = recipe.time_trainer(problem, steps=3, repeats=2)
     assert trained > 0 and bare > 0 and draws > 0 and evaluation > 0
+    assert len(evaluations) == 2
     batches, (real, _, z), penalized = train.Trainer.from_config(problem.config)._random_numbers(1)
     assert real.shape == (32, 2) and z.shape == (32, problem.config.latent_dim) and penalized == (True,)
     assert len(batches) == 1 and batches[0][0] is real
@@ -130,6 +136,54 @@ def test_recipe_benchmark_times_a_trained_state_against_the_initial_one():
     numbers = sum(p.numel() for model in recipe.TinyganStep(problem, "x", True).trainer.players(None)
                   for p in model.parameters())
     assert total == 2 * numbers and 0 <= subnormal <= total
+
+
+def test_recipe_benchmark_counts_the_subnormal_adam_moments():
+    """--trained-state's count: the nonzero moments below the smallest normal float32, of G's and D's Adam (not
+    the zeros, not the normal numbers)."""
+    import recipe
+    problem = small_problem("ring")
+    step = recipe.warmed(recipe.TinyganStep(problem, "x", True))
+    assert recipe.subnormal_moments(step.trainer)[0] == 0
+    tiny = numpy.finfo(numpy.float32).tiny
+    state_g = next(iter(step.trainer.opt_G.state.values()))
+    state_d = next(iter(step.trainer.opt_D.state.values()))
+    state_g["exp_avg_sq"].array.reshape(-1)[:3] = [tiny / 2, tiny, 0.0]      # one subnormal, a normal, a zero
+    state_d["exp_avg"].array.reshape(-1)[:2] = [-tiny / 4, tiny / 2 ** 20]    # two subnormals
+    assert recipe.subnormal_moments(step.trainer)[0] == 3
+
+
+def test_recipe_benchmark_times_each_initial_window_from_the_initial_weights(monkeypatch):
+    """--trained-state: each window of the initial side starts from the initial weights, past its recordings (it
+    does not train on through the windows), and the trained side from where its last window ended."""
+    import recipe
+    problem = small_problem("ring")
+    starts = []
+
+    def time_window(impl, steps):
+        starts.append((impl.name, impl.index, impl.trainer.G.state_dict()["net.0.weight"].numpy().copy()))
+        for _ in range(steps):
+            impl.step()
+        return 1.0
+
+    monkeypatch.setattr(recipe, "time_window", time_window)
+    recipe.time_trained_state(problem, steps=30, repeats=3, window=5)
+    warm = 4 * problem.every + 2
+    fresh = recipe.warmed(recipe.TinyganStep(problem, "x", True)).trainer.G.state_dict()["net.0.weight"].numpy()
+    assert [(name, index) for name, index, _ in starts] == [("fresh", warm), ("trained", warm), ("fresh", warm),
+                                                            ("trained", warm + 5), ("fresh", warm),
+                                                            ("trained", warm + 10)]
+    assert all((weights == fresh).all() for name, _, weights in starts if name == "fresh")
+    assert not any((weights == fresh).all() for name, _, weights in starts if name == "trained")
+
+
+def small_problem(recipe_name):
+    """recipe.py's Problem for ``recipe_name`` with tiny networks (16 x 2) and batches of 32."""
+    import recipe
+    problem = recipe.Problem(recipe_name, 0)
+    problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
+    problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
+    return problem
 
 
 @pytest.mark.parametrize("recipe_name", ["shared-64", "ring"])
@@ -160,6 +214,19 @@ def test_recipe_benchmark_reads_a_tinygan_train_run():
     assert run["command"].endswith("train ring --steps 20 --batch-size 32 --quiet --out <tmpdir>")
     failed = engine.time_tinygan_train(["ring", "--steps", "-3"])
     assert failed["error"].startswith("exit 2: tinygan: error:")
+
+
+def test_recipe_benchmark_refuses_batches_where_they_do_not_apply_and_skips_the_targets(capsys):
+    """--batches sizes the timed steps only: refused with the trainer's measurements, and with it the targets
+    (set for the recipes' own batch sizes) are not judged."""
+    import recipe
+    with pytest.raises(SystemExit) as stopped:
+        recipe.main(["--trainer", "--batches", "32"])
+    assert stopped.value.code == 2 and "leave out --batches" in capsys.readouterr().err
+    assert recipe.main(["--quick", "--recipes", "shared-64", "--implementations", "tinygan", "--batches", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "[shared-64/32] check passed: tinygan agree" in out
+    assert "none checked: they are for the recipes' own batch sizes, and --batches changed them" in out
 
 
 def test_recipe_benchmark_refuses_a_presets_folder_that_holds_a_run(tmp_path, capsys):

@@ -431,7 +431,7 @@ def test_the_gpu_side_of_the_ring_benchmark_runs(simulated_cuda, capsys):
 def test_the_gpu_side_of_the_recipe_benchmark_runs(simulated_cuda, capsys):
     """benchmarks/recipe.py --device cuda --quick on the simulated device: the recipes' step runs on the device at
     the batch sizes given (its figures mean nothing here), and its check with cupyx.allow_synchronize(False)
-    passes; its numbers agree with the CPU's recorded step. PyTorch has no CUDA here, so tinygan is timed alone."""
+    passes; its numbers agree with the CPU's eager step. PyTorch has no CUDA here, so tinygan is timed alone."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
     import recipe
     assert recipe.main(["--device", "cuda", "--quick", "--recipes", "shared-64", "ring", "--batches", "32"]) == 0
@@ -447,3 +447,42 @@ def test_the_gpu_side_of_the_recipe_benchmark_runs(simulated_cuda, capsys):
     (step,) = recipe.build(problem, ["tinygan", "tg-eager", "jax"])
     assert step.trainer.device.type == "cuda" and not step.trainer.compile
     assert problem.config.batch_size == 32 and problem.batches[0][0].shape == (32, 2)
+
+
+def test_the_recipe_benchmark_checks_a_lazy_cycle_for_synchronisation(simulated_cuda, monkeypatch, capsys):
+    """recipe.py --device cuda runs its cupyx.allow_synchronize(False) check on each step of a lazy penalty's
+    cycle, with R1 and without: a step without R1 that synchronises (here, one made to read its row) is a MISS."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+    import recipe
+    plain_step = recipe.TinyganStep.step
+
+    def step_reading_its_row_without_r1(self):
+        penalized = self.problem.penalized(self.index)
+        plain_step(self)
+        if self.problem.device == "cuda" and not penalized:
+            self.last.tolist()
+
+    monkeypatch.setattr(recipe.TinyganStep, "step", step_reading_its_row_without_r1)
+    assert recipe.main(["--device", "cuda", "--quick", "--recipes", "ring", "--batches", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "[ring/32] host-device synchronisation inside a step: MISS (CuPy saw one:" in out
+
+
+def test_each_timed_window_of_the_recipe_benchmark_ends_with_one_synchronisation(simulated_cuda, monkeypatch):
+    """recipe.py --device cuda: every timed window of the tinygan row waits for the device once, after its last
+    step (ring8.SyncedWindows), so that it times the device's work and not only the queueing of it."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+    import engine
+    import recipe
+    plain_window, windows = engine.time_window, []
+
+    def watched_window(impl, steps):
+        with simulated_cuda.watch() as log:
+            seconds = plain_window(impl, steps)
+        windows.append(([event.kind for event in log.events], impl.count % impl.every))
+        return seconds
+
+    monkeypatch.setattr(engine, "time_window", watched_window)
+    assert recipe.main(["--device", "cuda", "--quick", "--recipes", "shared-64", "ring", "--batches", "32",
+                        "--steps", "4"]) == 0
+    assert windows == [([simulated_cuda.SYNCHRONISE], 0)] * 4     # 2 recipes x 2 windows (--quick), 4 steps each
