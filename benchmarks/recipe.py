@@ -396,23 +396,15 @@ def time_trainer(problem, steps, repeats):
     divided by eval_every."""
     config = dataclasses.replace(problem.config, eval_every=500)
     trainer = train.Trainer.from_config(config)
+    trainer.train(steps_past_recordings(problem))
     bare = TinyganStep(problem, "bare", True)
-    warm = 4 * problem.every + 2        # past the recordings of both kinds of step (lazy penalty or not), for both
-    for _ in range(warm):
-        bare.step()
-    trainer.train(warm)
     train_times, bare_times, draw_times, evaluation_times = [], [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
         trainer.train(trainer.step + steps)
         train_times.append((time.perf_counter() - start) / steps)
-        bare.trainer.load_state_dict(trainer.state_dict())     # the same numbers to work on; it records anew
-        for _ in range(warm):
-            bare.step()
-        start = time.perf_counter()
-        for _ in range(steps):
-            bare.step()
-        bare_times.append((time.perf_counter() - start) / steps)
+        warmed(bare, trainer.state_dict())     # the same numbers to work on; it records anew
+        bare_times.append(time_window(bare, steps))
         start = time.perf_counter()
         for step in range(steps):
             bare.trainer._random_numbers(step + 1)
@@ -459,12 +451,18 @@ def subnormal_moments(trainer):
 
 def warmed(impl, state=None):
     """``impl`` (a recorded TinyganStep) from ``state`` (a Trainer.state_dict; None: its initial weights), run
-    past the recordings of both kinds of step, with and without a lazy penalty (4 of its cycles, and 2 steps)."""
+    past the recordings of both kinds of step (steps_past_recordings)."""
     if state is not None:
         impl.trainer.load_state_dict(state)
-    for _ in range(4 * impl.problem.every + 2):
+    for _ in range(steps_past_recordings(impl.problem)):
         impl.step()
     return impl
+
+
+def steps_past_recordings(problem):
+    """Steps after which a recorded step replays both its kinds, with and without a lazy penalty: 4 of the
+    penalty's cycles, and 2 steps."""
+    return 4 * problem.every + 2
 
 
 def trainer_memory(problem, steps):

@@ -111,9 +111,7 @@ def test_recipe_benchmark_times_the_trainer_its_bare_step_and_its_draws(monkeypa
     draws it times alone are the trainer's own (Trainer._random_numbers: a data batch and latent batches of the
     config's batch size)."""
     import recipe
-    problem = recipe.Problem("shared-64", 0)
-    problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
-    problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
+    problem = small_problem("shared-64")
     evaluations, evaluate = [], train.Trainer.evaluate
     monkeypatch.setattr(train.Trainer, "evaluate", lambda self: evaluations.append(self.step) or evaluate(self))
     trained, bare, draws, evaluation = recipe.time_trainer(problem, steps=3, repeats=2)
@@ -128,9 +126,7 @@ def test_recipe_benchmark_times_a_trained_state_against_the_initial_one():
     """recipe.py --trained-state: two positive times per step, and the count of subnormal numbers among the Adam
     moments of the trained state, out of all of them (two per parameter number, of G and D)."""
     import recipe
-    problem = recipe.Problem("ring", 0)
-    problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
-    problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
+    problem = small_problem("ring")
     fresh, trained, subnormal, total = recipe.time_trained_state(problem, steps=30, repeats=1, window=4)
     assert fresh > 0 and trained > 0
     numbers = sum(p.numel() for model in recipe.TinyganStep(problem, "x", True).trainer.players(None)
@@ -168,7 +164,7 @@ def test_recipe_benchmark_times_each_initial_window_from_the_initial_weights(mon
 
     monkeypatch.setattr(recipe, "time_window", time_window)
     recipe.time_trained_state(problem, steps=30, repeats=3, window=5)
-    warm = 4 * problem.every + 2
+    warm = recipe.steps_past_recordings(problem)
     fresh = recipe.warmed(recipe.TinyganStep(problem, "x", True)).trainer.G.state_dict()["net.0.weight"].numpy()
     assert [(name, index) for name, index, _ in starts] == [("fresh", warm), ("trained", warm), ("fresh", warm),
                                                             ("trained", warm + 5), ("fresh", warm),
@@ -191,12 +187,10 @@ def test_recipe_benchmark_times_the_same_numbers_recorded_and_eager(recipe_name)
     """benchmarks/recipe.py's tinygan rows: the trainer's step replayed (calls 4 on) gives the eager step's history
     numbers bit for bit, lazy penalty steps included; and the agreement check passes on the tinygan rows."""
     import recipe
-    problem = recipe.Problem(recipe_name, 0)
-    problem.config = dataclasses.replace(problem.config, g_hidden=(16, 16), d_hidden=(16, 16), batch_size=32)
-    problem.batches = [tuple(array[:32] for array in batch) for batch in problem.batches]
+    problem = small_problem(recipe_name)
     recorded, eager = recipe.build(problem, ["tinygan", "tg-eager"])
     assert recipe.check([recorded, eager]) == []
-    for _ in range(4 * problem.every + 2):
+    for _ in range(recipe.steps_past_recordings(problem)):
         recorded.step()
         eager.step()
         assert recorded.row() == eager.row()

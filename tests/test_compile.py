@@ -8,6 +8,7 @@ happen, so that none passes by running everything eagerly.
 """
 
 import ast
+import contextlib
 import copy
 import gc
 
@@ -344,6 +345,18 @@ def test_adam_without_capturable_is_refused_and_every_call_still_computes_eagerl
     assert step.calls_replayed == 0
 
 
+@contextlib.contextmanager
+def frozen_heap():
+    """The objects alive now (the test's tensors among them) frozen out of the garbage collector (gc.freeze) for
+    the block, then given back."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def test_a_step_recorded_with_a_frozen_heap_sees_its_frozen_tensors():
     """compile finds the tensors a step uses through the garbage collector, whose gc.get_objects leaves out the
     objects frozen by gc.freeze: a frozen weight read by the step must still be found (else it is recorded as a
@@ -355,31 +368,23 @@ def test_a_step_recorded_with_a_frozen_heap_sees_its_frozen_tensors():
         return (x * weight).sum()
 
     compiled = tg.compile(step)
-    gc.collect()
-    gc.freeze()
-    try:
+    with frozen_heap():
         for _ in range(EAGER_CALLS + 1):
             assert compiled(ones).item() == 6.0
         assert compiled.calls_replayed == 1 and gc.get_freeze_count() > 0
         with tg.no_grad():
             weight.mul_(10.0)          # a change outside the step: the replay reads the weight's own memory
         assert compiled(ones).item() == 60.0 and compiled.calls_replayed == 2
-    finally:
-        gc.unfreeze()
 
 
 def test_a_compiled_step_recorded_with_a_frozen_heap_equals_the_eager_step():
     compiled_side, eager_side = Regression(), Regression()
     step = tg.compile(compiled_side.step)
-    gc.collect()
-    gc.freeze()
-    try:
+    with frozen_heap():
         for x, y in batches(EAGER_CALLS + 3):
             assert_same(step(x, y), eager_side.step(x, y))
             assert_same(compiled_side.state(), eager_side.state())
         assert step.calls_replayed == 3
-    finally:
-        gc.unfreeze()
 
 
 def _eager_then_error(function, calls, error, match, make_args):

@@ -416,7 +416,7 @@ def test_modules_optimizers_and_utilities_stay_on_the_device(simulated_cuda):
 def test_the_gpu_side_of_the_ring_benchmark_runs(simulated_cuda, capsys):
     """benchmarks/ring8.py --device cuda --quick on the simulated device: the GPU code path of the benchmark
     runs (its figures mean nothing here), and its own check with cupyx.allow_synchronize(False) passes."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+    benchmarks_on_path()
     import ring8
     try:
         ring8.main(["--device", "cuda", "--quick"])
@@ -432,7 +432,7 @@ def test_the_gpu_side_of_the_recipe_benchmark_runs(simulated_cuda, capsys):
     """benchmarks/recipe.py --device cuda --quick on the simulated device: the recipes' step runs on the device at
     the batch sizes given (its figures mean nothing here), and its check with cupyx.allow_synchronize(False)
     passes; its numbers agree with the CPU's eager step. PyTorch has no CUDA here, so tinygan is timed alone."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+    benchmarks_on_path()
     import recipe
     assert recipe.main(["--device", "cuda", "--quick", "--recipes", "shared-64", "ring", "--batches", "32"]) == 0
     assert gc.get_freeze_count() == 0      # the heap frozen for the timing was given back
@@ -452,7 +452,7 @@ def test_the_gpu_side_of_the_recipe_benchmark_runs(simulated_cuda, capsys):
 def test_the_recipe_benchmark_checks_a_lazy_cycle_for_synchronisation(simulated_cuda, monkeypatch, capsys):
     """recipe.py --device cuda runs its cupyx.allow_synchronize(False) check on each step of a lazy penalty's
     cycle, with R1 and without: a step without R1 that synchronises (here, one made to read its row) is a MISS."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+    benchmarks_on_path()
     import recipe
     plain_step = recipe.TinyganStep.step
 
@@ -471,7 +471,7 @@ def test_the_recipe_benchmark_checks_a_lazy_cycle_for_synchronisation(simulated_
 def test_each_timed_window_of_the_recipe_benchmark_ends_with_one_synchronisation(simulated_cuda, monkeypatch):
     """recipe.py --device cuda: every timed window of the tinygan row waits for the device once, after its last
     step (ring8.SyncedWindows), so that it times the device's work and not only the queueing of it."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+    benchmarks_on_path()
     import engine
     import recipe
     plain_window, windows = engine.time_window, []
@@ -486,3 +486,10 @@ def test_each_timed_window_of_the_recipe_benchmark_ends_with_one_synchronisation
     assert recipe.main(["--device", "cuda", "--quick", "--recipes", "shared-64", "ring", "--batches", "32",
                         "--steps", "4"]) == 0
     assert windows == [([simulated_cuda.SYNCHRONISE], 0)] * 4     # 2 recipes x 2 windows (--quick), 4 steps each
+
+
+def benchmarks_on_path():
+    """Let the tests import the benchmark scripts (benchmarks/ring8.py, recipe.py, engine.py)."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
